@@ -1,0 +1,29 @@
+/** Small helpers shared by the domain modules. */
+import { RuneError, type FieldViolation } from '../../shared/errors.js';
+import type { ObjectMeta } from '../../shared/gen/rune/v1/meta.js';
+
+/** Fresh metadata for a new object; the store fills uid, versions and timestamps. */
+export function newMeta(name: string, namespace: string, labels: Record<string, string> = {}): ObjectMeta {
+  return { name, namespace, uid: '', labels, resourceVersion: 0, generation: 0, createdAt: undefined, updatedAt: undefined, deletionTimestamp: undefined, finalizers: [] };
+}
+
+/** INVALID_ARGUMENT listing every violation, or nothing when there are none. */
+export function throwIfInvalid(what: string, violations: FieldViolation[]): void {
+  if (violations.length === 0) return;
+  const list = violations.map((v) => `${v.field}: ${v.description}`).join('; ');
+  throw new RuneError('INVALID_ARGUMENT', `${what} is invalid: ${list}`, { violations });
+}
+
+/** Parses an equality label selector "k=v,k2=v2" (also "k==v"). */
+export function parseLabelSelector(selector: string): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const part of selector.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const match = /^([^=!\s]+)\s*==?\s*([^=\s]*)$/.exec(part);
+    if (!match) throw RuneError.invalid('options.labelSelector', `"${part}" is not an equality selector; use key=value[,key=value]`);
+    labels[match[1]!] = match[2]!;
+  }
+  return labels;
+}
+
+export const notFoundNamespace = (namespace: string): RuneError =>
+  RuneError.notFound(`namespace "${namespace}" not found; create it with \`rune namespace create ${namespace}\``);

@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+/**
+ * runed: the Rune server. Exit codes: 0 stopped cleanly, 1 configuration or runtime error
+ * (including a data dir held by another runed), 2 address already in use.
+ */
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { runeVersion } from '../shared/version.js';
+import { createLogger, LOG_LEVELS, type LogLevel } from './logger.js';
+import { AddressInUseError, DEFAULT_GRPC_ADDR, DEFAULT_HTTP_ADDR, startRuned } from './runed.js';
+
+const argv = yargs(hideBin(process.argv))
+  .scriptName('runed')
+  .usage('$0 [flags]\n\nRuns the Rune server: the store, the controllers and the API.')
+  .option('data-dir', {
+    type: 'string',
+    default: process.env.RUNE_DATA_DIR ?? join(homedir(), '.rune', 'data'),
+    defaultDescription: '$RUNE_DATA_DIR or ~/.rune/data',
+    describe: 'Where the store, keys and the admin token live',
+  })
+  .option('grpc-addr', { type: 'string', default: DEFAULT_GRPC_ADDR, describe: 'gRPC listen address (host:port)' })
+  .option('http-addr', { type: 'string', default: DEFAULT_HTTP_ADDR, describe: 'REST gateway listen address (host:port)' })
+  .option('log-level', { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'Log level' })
+  .example('$0', 'serve on 127.0.0.1:7863 with data in ~/.rune/data')
+  .example('$0 --data-dir /var/lib/rune --grpc-addr 127.0.0.1:9000', 'another data dir and port')
+  .epilogue('Exit codes: 0 stopped cleanly, 1 configuration or runtime error, 2 address already in use.')
+  .version(runeVersion())
+  .strict()
+  .help()
+  .parseSync();
+
+const log = createLogger(argv['log-level']);
+
+async function main(): Promise<void> {
+  let runed;
+  try {
+    runed = await startRuned({ dataDir: resolve(argv['data-dir']), grpcAddr: argv['grpc-addr'], httpAddr: argv['http-addr'], log });
+  } catch (err) {
+    const code = err instanceof AddressInUseError ? 2 : 1;
+    log.fatal({ code }, (err as Error).message);
+    process.stderr.write(`runed: ${(err as Error).message}\n`);
+    process.exit(code);
+  }
+  if (runed.bootstrapTokenFile) {
+    process.stderr.write(`runed: first start: admin token written to ${runed.bootstrapTokenFile}; the rune CLI is configured to use it\n`);
+  }
+  let signals = 0;
+  const stop = (signal: string) => {
+    if (++signals > 1) process.exit(1); // a second signal: stop waiting
+    log.info({ signal }, 'shutting down');
+    runed.stop().then(
+      () => process.exit(0),
+      (err) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+void main();

@@ -1,0 +1,156 @@
+/**
+ * runed, assembled: the store, the token service, the gRPC server with health and reflection,
+ * and first-start bootstrap. `startRuned` is what `runed` runs and what tests start in-process.
+ */
+import { mkdir } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { loadFileDescriptorSetFromBuffer } from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation } from 'grpc-health-check';
+import type { Logger } from 'pino';
+import { RuneError } from '../shared/errors.js';
+import { apiServices } from '../shared/api/methods.js';
+import { packageRoot, runeVersion } from '../shared/version.js';
+import { interceptors } from './api/chain.js';
+import { implement, type HandlerMap } from './api/dispatch.js';
+import { authHandlers } from './api/handlers/auth-handler.js';
+import { namespaceHandlers } from './api/handlers/namespace-handler.js';
+import { serviceHandlers } from './api/handlers/service-handler.js';
+import { systemHandlers } from './api/handlers/system-handler.js';
+import { watchHandlers } from './api/handlers/watch-handler.js';
+import { bootstrap } from './auth/bootstrap.js';
+import { TokenService } from './auth/token-service.js';
+import { createLogger, type LogLevel } from './logger.js';
+import { defaultKinds } from './store/kinds.js';
+import { openLevelStore, type LevelStoreOptions } from './store/level-store.js';
+import type { Store } from './store/store.js';
+
+export interface RunedOptions {
+  /** Where the store, keys and admin token live. */
+  dataDir: string;
+  /** host:port for gRPC; port 0 picks a free one (tests). Default 127.0.0.1:7863. */
+  grpcAddr?: string;
+  /** host:port for the REST gateway (served by the REST work). Default 127.0.0.1:7861. */
+  httpAddr?: string;
+  logLevel?: LogLevel;
+  log?: Logger;
+  /** Environment for the CLI config path at bootstrap (HOME, RUNE_CONFIG). */
+  env?: NodeJS.ProcessEnv;
+  store?: Pick<LevelStoreOptions, 'retainEvents' | 'retainMs' | 'compactEveryMs'>;
+}
+
+export interface Runed {
+  /** The address gRPC is bound to, with the real port. */
+  grpcAddr: string;
+  dataDir: string;
+  store: Store;
+  /** The admin token file if this start bootstrapped. */
+  bootstrapTokenFile: string | undefined;
+  /** Graceful stop: NOT_SERVING, end streams, drain calls, close the store. */
+  stop(): Promise<void>;
+}
+
+/** Thrown when the gRPC address is taken: runed exits with code 2. */
+export class AddressInUseError extends Error {}
+
+export const DEFAULT_GRPC_ADDR = '127.0.0.1:7863';
+export const DEFAULT_HTTP_ADDR = '127.0.0.1:7861';
+const DRAIN_MS = 5000;
+
+export async function startRuned(options: RunedOptions): Promise<Runed> {
+  const log = options.log ?? createLogger(options.logLevel ?? 'info');
+  const { dataDir } = options;
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const kinds = defaultKinds();
+  const store = await openLevelStore(join(dataDir, 'store'), { kinds, ...options.store });
+  let server: grpc.Server | undefined;
+  try {
+    const tokens = await TokenService.open(store, join(dataDir, 'signing.key'));
+    const shutdown = new AbortController();
+    const dispatch = { chain: interceptors({ tokens, log }), log, shutdown: shutdown.signal };
+    const handlers: HandlerMap = {
+      ...namespaceHandlers(store),
+      ...serviceHandlers(store, kinds),
+      ...watchHandlers(store, kinds),
+      ...authHandlers(),
+      ...systemHandlers(store, runeVersion(), 'leveldb'),
+    };
+
+    server = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
+    for (const { grpc: definition } of apiServices) {
+      server.addService(passBytesThrough(definition as unknown as grpc.ServiceDefinition), implement(definition as unknown as grpc.ServiceDefinition, handlers, dispatch));
+    }
+    const health = new HealthImplementation({ '': 'NOT_SERVING' });
+    health.addToServer(server);
+    const descriptors = readFileSync(join(packageRoot(), 'dist', 'rune.binpb'));
+    new ReflectionService(loadFileDescriptorSetFromBuffer(descriptors)).addToServer(server);
+
+    const requested = options.grpcAddr ?? DEFAULT_GRPC_ADDR;
+    const port = await bind(server, requested);
+    const grpcAddr = requested.replace(/:\d+$/, `:${port}`);
+
+    const bootstrapTokenFile = await bootstrap({ store, tokens, dataDir, grpcAddr, log, env: options.env });
+    for (const { definition } of apiServices) health.setStatus(definition.fullName, 'SERVING');
+    health.setStatus('', 'SERVING');
+    log.info({ grpcAddr, dataDir, revision: store.revision }, 'runed is serving');
+
+    let stopping: Promise<void> | undefined;
+    const srv = server;
+    return {
+      grpcAddr,
+      dataDir,
+      store,
+      bootstrapTokenFile,
+      stop: () =>
+        (stopping ??= (async () => {
+          health.setStatus('', 'NOT_SERVING');
+          for (const { definition } of apiServices) health.setStatus(definition.fullName, 'NOT_SERVING');
+          shutdown.abort();
+          await drain(srv);
+          tokens.stop();
+          await store.close();
+          log.info('runed stopped');
+        })()),
+    };
+  } catch (err) {
+    server?.forceShutdown();
+    await store.close();
+    throw err;
+  }
+}
+
+/** Streams may write pre-encoded messages (watch fan-out); every other value is encoded as usual. */
+function passBytesThrough(definition: grpc.ServiceDefinition): grpc.ServiceDefinition {
+  return Object.fromEntries(
+    Object.entries(definition).map(([key, method]) => {
+      const encode = method.responseSerialize;
+      const serialize = (value: unknown) => (value instanceof Uint8Array ? Buffer.from(value.buffer, value.byteOffset, value.byteLength) : encode(value));
+      return [key, method.responseStream ? { ...method, responseSerialize: serialize } : method];
+    }),
+  );
+}
+
+function bind(server: grpc.Server, addr: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(addr, grpc.ServerCredentials.createInsecure(), (err, port) => {
+      if (!err) return resolve(port);
+      if (/EADDRINUSE|address already in use/i.test(err.message)) reject(new AddressInUseError(`address ${addr} is already in use; stop what listens there or pass --grpc-addr`));
+      else reject(new RuneError('INVALID_ARGUMENT', `cannot listen on ${addr}: ${err.message}`));
+    });
+  });
+}
+
+function drain(server: grpc.Server): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, DRAIN_MS);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,167 @@
+import * as grpc from '@grpc/grpc-js';
+import { expect } from 'chai';
+import type { Service } from '../../shared/gen/rune/v1/service.js';
+import { Status } from '../../shared/gen/google/rpc/status.js';
+import { BadRequest } from '../../shared/gen/google/rpc/error_details.js';
+import { aService as baseService, type ServiceFixture } from '../support/builders.js';
+import { auth, call, clients, startTestRuned, type TestRuned } from '../support/test-runed.js';
+
+type Fixture = ServiceFixture & Partial<Pick<NonNullable<Service['spec']>, 'args' | 'ports' | 'restartPolicy' | 'runtime'>>;
+
+/** A service in namespace "default" unless told otherwise, with the spec fields these tests vary. */
+function aService(fixture: Fixture): Service {
+  const { args, ports, restartPolicy, runtime, ...base } = fixture;
+  const service = baseService({ namespace: 'default', ...base });
+  Object.assign(service.spec!, { args: args ?? [], ports: ports ?? [], restartPolicy: restartPolicy ?? '', runtime: runtime ?? 'process' });
+  return service;
+}
+
+describe('services API (real gRPC, real LevelDB)', function () {
+  let t: TestRuned;
+  let c: ReturnType<typeof clients>;
+  let md: grpc.Metadata;
+
+  before(async () => {
+    t = await startTestRuned();
+    c = clients(t.runed.grpcAddr);
+    md = auth(t.token);
+  });
+  after(async () => {
+    c.close();
+    await t.stop();
+  });
+
+  const cast = (service: Service, dryRun = false) => call(c.services, c.services.castService, { service, dryRun }, md);
+  const get = (name: string, namespace = 'default') => call(c.services, c.services.getService, { namespace, name }, md);
+
+  async function failure(promise: Promise<unknown>): Promise<grpc.ServiceError> {
+    try {
+      await promise;
+    } catch (err) {
+      return err as grpc.ServiceError;
+    }
+    throw new Error('the call succeeded');
+  }
+
+  /** Runs `action`, expecting it to fail, and checks the store did not change. */
+  async function failsAndChangesNothing(action: () => Promise<unknown>): Promise<grpc.ServiceError> {
+    const before = t.runed.store.revision;
+    const err = await failure(action());
+    expect(t.runed.store.revision, 'store revision after a failed request').to.equal(before);
+    return err;
+  }
+
+  it('creates a service, applying defaults, and reads it back', async () => {
+    const res = await cast(aService({ name: 'web', command: 'sleep', args: ['60'] }));
+    expect(res.result).to.equal('created');
+    const { service } = await get('web');
+    expect(service!.metadata!.generation).to.equal(1);
+    expect(service!.metadata!.uid).to.have.length.greaterThan(0);
+    expect(service!.spec!.command).to.equal('sleep');
+    expect(service!.spec!.runtime).to.equal('process');
+    expect(service!.spec!.restartPolicy).to.equal('Always');
+  });
+
+  it('reports unchanged / configured / updated like kubectl apply, bumping generation only for spec changes', async () => {
+    await cast(aService({ name: 'api', command: 'sleep', args: ['1'] }));
+    expect((await cast(aService({ name: 'api', command: 'sleep', args: ['1'] }))).result).to.equal('unchanged');
+    expect((await cast(aService({ name: 'api', command: 'sleep', args: ['1'], labels: { tier: 'back' } }))).result).to.equal('configured');
+    expect((await get('api')).service!.metadata!.generation).to.equal(1);
+    expect((await cast(aService({ name: 'api', command: 'sleep', args: ['2'], labels: { tier: 'back' } }))).result).to.equal('updated');
+    expect((await get('api')).service!.metadata!.generation).to.equal(2);
+  });
+
+  it('dry run validates and reports without writing', async () => {
+    const before = t.runed.store.revision;
+    const res = await cast(aService({ name: 'dry', command: 'sleep' }), true);
+    expect(res.result).to.equal('created');
+    expect(t.runed.store.revision).to.equal(before);
+    expect((await failure(get('dry'))).code).to.equal(grpc.status.NOT_FOUND);
+  });
+
+  it('rejects a stale resourceVersion with ABORTED and changes nothing', async () => {
+    const { service } = await get('web');
+    const stale = aService({ name: 'web', command: 'sleep', args: ['99'] });
+    stale.metadata!.resourceVersion = service!.metadata!.resourceVersion - 1;
+    const err = await failsAndChangesNothing(() => cast(stale));
+    expect(err.code).to.equal(grpc.status.ABORTED);
+    expect(err.details).to.include('stale');
+    expect((await get('web')).service!.spec!.args).to.deep.equal(['60']);
+  });
+
+  it('rejects a name that is not a DNS-1123 label, naming the field, with BadRequest details', async () => {
+    const err = await failsAndChangesNothing(() => cast(aService({ name: 'Web_1', command: 'sleep' })));
+    expect(err.code).to.equal(grpc.status.INVALID_ARGUMENT);
+    expect(err.details).to.include('name');
+    const raw = err.metadata.get('grpc-status-details-bin')[0] as Buffer;
+    const status = Status.decode(raw);
+    const bad = BadRequest.decode(status.details[0]!.value);
+    expect(bad.fieldViolations.map((v) => v.field).join()).to.include('name');
+  });
+
+  it('rejects wrong values naming the field (scale, port, restartPolicy, runtime)', async () => {
+    const cases: [Fixture, string][] = [
+      [{ scale: -1 }, 'scale'],
+      [{ ports: [{ name: 'http', port: 70000, protocol: 'tcp' }] }, 'port'],
+      [{ restartPolicy: 'Sometimes' }, 'restartPolicy'],
+      [{ runtime: 'docker' }, 'runtime'],
+    ];
+    for (const [override, field] of cases) {
+      const err = await failsAndChangesNothing(() => cast(aService({ name: 'bad', command: 'sleep', ...override })));
+      expect(err.code, field).to.equal(grpc.status.INVALID_ARGUMENT);
+      expect(err.details, field).to.include(field);
+    }
+  });
+
+  it('answers NOT_FOUND for a missing namespace, telling how to create it', async () => {
+    const err = await failsAndChangesNothing(() => cast(aService({ name: 'web', namespace: 'nowhere', command: 'sleep' })));
+    expect(err.code).to.equal(grpc.status.NOT_FOUND);
+    expect(err.details).to.include('rune namespace create nowhere');
+  });
+
+  it('rejects an oversized object with INVALID_ARGUMENT', async () => {
+    const err = await failsAndChangesNothing(() => cast(aService({ name: 'huge', command: 'sleep', env: { BIG: 'x'.repeat(1_200_000) } })));
+    expect(err.code).to.equal(grpc.status.INVALID_ARGUMENT);
+    expect(err.details).to.match(/bytes|limit|large/);
+  });
+
+  it('lists services of one namespace only, with pagination', async () => {
+    await call(c.namespaces, c.namespaces.createNamespace, { namespace: { metadata: { name: 'dev' } as never } }, md);
+    await call(c.namespaces, c.namespaces.createNamespace, { namespace: { metadata: { name: 'dev2' } as never } }, md);
+    for (let i = 0; i < 5; i++) await cast(aService({ name: `s${i}`, namespace: 'dev', command: 'sleep' }));
+    await cast(aService({ name: 'other', namespace: 'dev2', command: 'sleep' }));
+    const names: string[] = [];
+    let continueToken = '';
+    do {
+      const page = await call(c.services, c.services.listServices, { namespace: 'dev', options: { limit: 2, continueToken, labelSelector: '' } }, md);
+      expect(page.services.length).to.be.at.most(2);
+      names.push(...page.services.map((s) => s.metadata!.name));
+      continueToken = page.listMeta!.continueToken;
+    } while (continueToken);
+    expect(names).to.deep.equal(['s0', 's1', 's2', 's3', 's4']);
+    const all = await call(c.services, c.services.listServices, { namespace: '*', options: undefined }, md);
+    expect(all.services.map((s) => s.metadata!.name)).to.include.members(['other', 's0', 'web']);
+  });
+
+  it('refuses to delete a namespace that is not empty unless cascading', async () => {
+    const err = await failsAndChangesNothing(() => call(c.namespaces, c.namespaces.deleteNamespace, { name: 'dev', cascade: false }, md));
+    expect(err.code).to.equal(grpc.status.FAILED_PRECONDITION);
+    expect(err.details).to.include('--cascade');
+    await call(c.namespaces, c.namespaces.deleteNamespace, { name: 'dev', cascade: true }, md);
+    const left = await call(c.services, c.services.listServices, { namespace: 'dev', options: undefined }, md);
+    expect(left.services).to.deep.equal([]);
+    expect((await failure(call(c.namespaces, c.namespaces.getNamespace, { name: 'dev' }, md))).code).to.equal(grpc.status.NOT_FOUND);
+  });
+
+  it('refuses to delete the default namespace', async () => {
+    const err = await failsAndChangesNothing(() => call(c.namespaces, c.namespaces.deleteNamespace, { name: 'default', cascade: true }, md));
+    expect(err.code).to.equal(grpc.status.FAILED_PRECONDITION);
+  });
+
+  it('deletes a service; deleting it again is NOT_FOUND', async () => {
+    await call(c.services, c.services.deleteService, { namespace: 'default', name: 'api', resourceVersion: 0 }, md);
+    expect((await failure(get('api'))).code).to.equal(grpc.status.NOT_FOUND);
+    const err = await failsAndChangesNothing(() => call(c.services, c.services.deleteService, { namespace: 'default', name: 'api', resourceVersion: 0 }, md));
+    expect(err.code).to.equal(grpc.status.NOT_FOUND);
+  });
+});

@@ -120,3 +120,19 @@ export function formatFieldPath(path: ReadonlyArray<PropertyKey>): string {
   for (const segment of path) out = joinField(out, typeof segment === 'number' ? segment : String(segment));
   return out;
 }
+
+/**
+ * The segments of a field path written by `formatFieldPath`: `ports[1].port` →
+ * `['ports', 1, 'port']`, `labels["a.b/c"]` → `['labels', 'a.b/c']`.
+ */
+export function parseFieldPath(field: string): Array<string | number> {
+  const segments: Array<string | number> = [];
+  const token = /\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]|\.?([^.[\]]+)/gy;
+  let match: RegExpExecArray | null;
+  while (token.lastIndex < field.length && (match = token.exec(field)) !== null) {
+    if (match[1] !== undefined) segments.push(Number(match[1]));
+    else if (match[2] !== undefined) segments.push(JSON.parse(match[2]) as string);
+    else segments.push(match[3]!);
+  }
+  return segments;
+}

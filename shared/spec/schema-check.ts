@@ -53,6 +53,7 @@ function messageFor(issue: z.core.$ZodRawIssue): string | undefined {
       return typeMessage(issue.expected, issue.input);
     case 'invalid_value': {
       const values = issue.values.map(String);
+      if (issue.input === undefined) return `is required: one of ${values.join(', ')}`;
       const hint = typeof issue.input === 'string' ? didYouMeanSuffix(issue.input, values) : '';
       return `must be one of: ${values.join(', ')}${hint}`;
     }
@@ -87,7 +88,7 @@ function typeMessage(expected: string, input: unknown): string {
   if (expected === 'int' && typeof input === 'number') {
     return Number.isFinite(input) ? `must be a whole number (got ${input})` : 'must be a whole number';
   }
-  if (expected === 'int' && typeof input === 'string' && /^-?\d+$/.test(input.trim())) {
+  if ((expected === 'int' || expected === 'number') && typeof input === 'string' && /^-?\d+(\.\d+)?$/.test(input.trim())) {
     return `must be a number, not the string "${input}"; remove the quotes`;
   }
   return `must be ${EXPECTED[expected] ?? expected}, not ${describeValue(input)}`;

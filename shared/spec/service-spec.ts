@@ -140,7 +140,7 @@ export const ServiceDocumentSchema = z
         if (!value.startsWith('/')) ctx.addIssue({ code: 'custom', message: `must be an absolute path, e.g. "/${value.replace(/^[./]+/, '') || 'srv/app'}"` });
       })
       .optional()
-      .meta({ description: 'Absolute working directory of each instance.', defaultText: "runed's working directory" }),
+      .meta({ description: 'Absolute working directory of each instance.' }),
     env: z
       .record(z.string(), z.string())
       .optional()
@@ -365,8 +365,11 @@ function defaultProbe(probe: Probe): void {
   probe.successThreshold ||= PROBE_DEFAULTS.successThreshold;
 }
 
-/** The Service for a checked document, without defaults (but `scale` 1 when left out). */
-function documentToService(doc: ServiceDocument, defaultNamespace: string): Service {
+/**
+ * The Service for a document that passed `validateServiceDocument`, without defaults (but
+ * `scale` 1 when left out). Does no checking of its own.
+ */
+export function documentToService(doc: ServiceDocument, defaultNamespace: string): Service {
   const probe = (p: ProbeDocument | undefined) =>
     p && {
       type: p.type,

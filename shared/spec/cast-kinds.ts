@@ -1,0 +1,50 @@
+/**
+ * The kinds a cast file may hold. A document has exactly one top-level key: a kind's `key`
+ * (one object) or its `listKey` (a list of them). Adding a kind (`job:`, `secret:`, ...) means
+ * adding its schema module and one entry to `CAST_KINDS`, plus its member of `CastObject`.
+ */
+import type { FieldViolation } from '../errors.js';
+import type { Service } from '../gen/rune/v1/service.js';
+import { serviceFromDocument } from './service-spec.js';
+
+/** What one cast-file object turns into: the kind and its API message. */
+export type CastObject = { kind: 'service'; service: Service };
+
+export type CastKindName = CastObject['kind'];
+
+export interface CastKind {
+  kind: CastKindName;
+  /** Top-level key of a document holding one object, e.g. "service". */
+  key: string;
+  /** Top-level key of a document holding a list of objects, e.g. "services". */
+  listKey: string;
+  /**
+   * Checks one object body (the mapping under `key`, or one item under `listKey`) and builds
+   * its message with defaults applied. `object` is set only when there are no violations;
+   * violation fields are relative to the body (`ports[0].port`).
+   */
+  parse(body: unknown, options: { defaultNamespace: string }): { object?: CastObject; namespace?: string; name?: string; violations: FieldViolation[] };
+}
+
+const serviceKind: CastKind = {
+  kind: 'service',
+  key: 'service',
+  listKey: 'services',
+  parse(body, options) {
+    const { service, violations } = serviceFromDocument(body, options);
+    if (!service) return { violations };
+    return { object: { kind: 'service', service }, namespace: service.metadata!.namespace, name: service.metadata!.name, violations };
+  },
+};
+
+export const CAST_KINDS: readonly CastKind[] = [serviceKind];
+
+/** The kind whose key or list key is `key`, if any. */
+export function castKindForKey(key: string): CastKind | undefined {
+  return CAST_KINDS.find((k) => k.key === key || k.listKey === key);
+}
+
+/** Every top-level key a document may start with, for messages: `service, services`. */
+export function castDocumentKeys(): string[] {
+  return CAST_KINDS.flatMap((k) => [k.key, k.listKey]);
+}

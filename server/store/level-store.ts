@@ -155,6 +155,7 @@ export class LevelStore implements Store {
 
   async get<T extends StoredObject>(kind: string, namespace: string, name: string): Promise<T | undefined> {
     const def = this.kinds.get(kind);
+    checkScope(def, namespace);
     const bytes = await this.db.get(this.objectKey(def, namespace, name));
     return bytes === undefined ? undefined : (def.codec.decode(bytes) as T);
   }
@@ -223,7 +224,11 @@ export class LevelStore implements Store {
 
   commit(ops: WriteOp[]): Promise<CommitResult> {
     if (this.closed) return Promise.reject(new RuneError('UNAVAILABLE', 'the store is closed'));
-    for (const op of ops) this.kinds.get(op.kind); // unknown kinds fail before queueing
+    // Unknown kinds and keys outside the kind's scope fail before queueing.
+    for (const op of ops) {
+      const def = this.kinds.get(op.kind);
+      if (op.op === 'delete' || op.op === 'check') checkScope(def, op.namespace);
+    }
     return new Promise<CommitResult>((resolve, reject) => {
       this.queue.push({ ops, resolve, reject });
       if (!this.writing) void this.flushLoop();
@@ -407,6 +412,9 @@ export class LevelStore implements Store {
       wake?.();
       wake = undefined;
     };
+    /** What the replay waits on: settles once the consumer has taken everything, or the watch ended. */
+    let drained: Promise<void> | undefined;
+    let release = () => {};
     const subscription = this.subscribe(options, {
       events: (batch) => {
         queue.push(...batch);
@@ -415,18 +423,30 @@ export class LevelStore implements Store {
           const last = queue[0]!.revision - 1;
           queue.length = 0;
           failure = fellBehind(last);
+          release();
         }
         signal();
+        if (failure || queue.length === 0) return;
+        drained ??= new Promise<void>((resolve) => {
+          release = () => {
+            drained = undefined;
+            release = () => {};
+            resolve();
+          };
+        });
+        return drained;
       },
       error: (err) => {
         failure = err;
         signal();
+        release();
       },
     });
     const close = () => {
       done = true;
       subscription.close();
       signal();
+      release();
     };
     return {
       startRevision: subscription.startRevision,
@@ -434,7 +454,11 @@ export class LevelStore implements Store {
       [Symbol.asyncIterator]: () => ({
         next: async (): Promise<IteratorResult<StoreEvent>> => {
           for (;;) {
-            if (queue.length > 0) return { value: queue.shift()!, done: false };
+            if (queue.length > 0) {
+              const value = queue.shift()!;
+              if (queue.length === 0) release();
+              return { value, done: false };
+            }
             if (failure) throw failure;
             if (done) return { value: undefined, done: true };
             await new Promise<void>((resolve) => (wake = resolve));
@@ -456,7 +480,8 @@ export class LevelStore implements Store {
       const it = this.db.iterator({ gt: eventKey(sub.position), lt: EVENT_PREFIX + '\xff', snapshot });
       try {
         for (;;) {
-          const entries = await it.nextv(REPLAY_CHUNK);
+          // A chunk never exceeds what the subscriber may queue; the sink paces the next read.
+          const entries = await it.nextv(Math.max(1, Math.min(REPLAY_CHUNK, sub.maxQueue)));
           if (sub.closed) return;
           if (entries.length === 0) break;
           const chunk: StoreEvent[] = [];
@@ -468,7 +493,8 @@ export class LevelStore implements Store {
             if (matches(sub.filter, event)) chunk.push(event);
           }
           sub.position = expected - 1;
-          if (chunk.length > 0) sub.sink.events(chunk);
+          if (chunk.length > 0) await sub.sink.events(chunk);
+          if (sub.closed) return;
         }
       } finally {
         await it.close();
@@ -576,6 +602,15 @@ export class LevelStore implements Store {
 
 function matches(filter: WatchFilter, event: StoreEvent): boolean {
   return (!filter.kind || filter.kind === event.kind) && (!filter.namespace || filter.namespace === event.namespace);
+}
+
+/**
+ * INVALID_ARGUMENT unless `namespace` fits the kind: required for namespaced kinds, empty for
+ * cluster-scoped ones (else a delete would log an event under a namespace the object is not in).
+ */
+function checkScope(def: KindDef, namespace: string): void {
+  if (def.namespaced && !namespace) throw RuneError.invalid('namespace', `is required for ${def.kind}`);
+  if (!def.namespaced && namespace) throw RuneError.invalid('namespace', `must be empty: ${def.kind} are not namespaced`);
 }
 
 function clampLimit(limit: number | undefined): number {

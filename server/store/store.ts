@@ -97,7 +97,12 @@ export interface WatchOptions extends WatchFilter {
 
 /** A subscriber's callbacks. `events` is called synchronously, once per commit or replay chunk. */
 export interface WatchSink {
-  events(batch: readonly StoreEvent[]): void;
+  /**
+   * While retained events are replayed, a returned promise holds back the next chunk until it
+   * settles (backpressure: a consumer that keeps reading is never cut off by the replay itself).
+   * Live batches never wait; they are held, at most `maxQueue` events, until the replay ends.
+   */
+  events(batch: readonly StoreEvent[]): void | Promise<void>;
   /** Called once when the subscription ends with an error; nothing is delivered after it. */
   error(err: Error): void;
 }

@@ -225,9 +225,13 @@ export class LevelStore implements Store {
   commit(ops: WriteOp[]): Promise<CommitResult> {
     if (this.closed) return Promise.reject(new RuneError('UNAVAILABLE', 'the store is closed'));
     // Unknown kinds and keys outside the kind's scope fail before queueing.
-    for (const op of ops) {
-      const def = this.kinds.get(op.kind);
-      if (op.op === 'delete' || op.op === 'check') checkScope(def, op.namespace);
+    try {
+      for (const op of ops) {
+        const def = this.kinds.get(op.kind);
+        if (op.op === 'delete' || op.op === 'check') checkScope(def, op.namespace);
+      }
+    } catch (err) {
+      return Promise.reject(err);
     }
     return new Promise<CommitResult>((resolve, reject) => {
       this.queue.push({ ops, resolve, reject });
@@ -264,7 +268,14 @@ export class LevelStore implements Store {
       }
     }
     const keyList = [...keys];
-    const values = await this.db.getMany(keyList);
+    let values: (Uint8Array | undefined)[];
+    try {
+      values = await this.db.getMany(keyList);
+    } catch (err) {
+      const failure = new RuneError('UNAVAILABLE', `store read failed: ${(err as Error).message}; nothing was written, retry`, { cause: err });
+      for (const commit of group) commit.reject(failure);
+      return;
+    }
     /** Current state as the group goes: undefined = absent. */
     const state = new Map<string, Uint8Array | undefined>(keyList.map((k, i) => [k, values[i]]));
 

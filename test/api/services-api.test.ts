@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import type { Service } from '../../shared/gen/rune/v1/service.js';
 import { Status } from '../../shared/gen/google/rpc/status.js';
 import { BadRequest } from '../../shared/gen/google/rpc/error_details.js';
-import { aService as baseService, type ServiceFixture } from '../support/builders.js';
+import { aNamespace, aService as baseService, type ServiceFixture } from '../support/builders.js';
 import { auth, call, clients, startTestRuned, type TestRuned } from '../support/test-runed.js';
 
 type Fixture = ServiceFixture & Partial<Pick<NonNullable<Service['spec']>, 'args' | 'ports' | 'restartPolicy' | 'runtime'>>;
@@ -126,8 +126,8 @@ describe('services API (real gRPC, real LevelDB)', function () {
   });
 
   it('lists services of one namespace only, with pagination', async () => {
-    await call(c.namespaces, c.namespaces.createNamespace, { namespace: { metadata: { name: 'dev' } as never } }, md);
-    await call(c.namespaces, c.namespaces.createNamespace, { namespace: { metadata: { name: 'dev2' } as never } }, md);
+    await call(c.namespaces, c.namespaces.createNamespace, { namespace: aNamespace({ name: 'dev' }) }, md);
+    await call(c.namespaces, c.namespaces.createNamespace, { namespace: aNamespace({ name: 'dev2' }) }, md);
     for (let i = 0; i < 5; i++) await cast(aService({ name: `s${i}`, namespace: 'dev', command: 'sleep' }));
     await cast(aService({ name: 'other', namespace: 'dev2', command: 'sleep' }));
     const names: string[] = [];

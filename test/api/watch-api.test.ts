@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { expect } from 'chai';
 import type { Service } from '../../shared/gen/rune/v1/service.js';
 import { EventType, type WatchResponse } from '../../shared/gen/rune/v1/watch_service.js';
-import { aService } from '../support/builders.js';
+import { aNamespace, aService } from '../support/builders.js';
 import { auth, call, clients, startTestRuned, type TestRuned } from '../support/test-runed.js';
 
 /** Collects a stream's messages; `until` resolves once `predicate` holds over them (bounded). */
@@ -36,7 +36,7 @@ describe('watch API (real gRPC)', function () {
     t = await startTestRuned({ store: { retainEvents: 20, retainMs: 0, compactEveryMs: 0 } });
     c = clients(t.runed.grpcAddr);
     md = auth(t.token);
-    await call(c.namespaces, c.namespaces.createNamespace, { namespace: { metadata: { name: 'dev' } as never } }, md);
+    await call(c.namespaces, c.namespaces.createNamespace, { namespace: aNamespace({ name: 'dev' }) }, md);
   });
   after(async () => {
     c.close();

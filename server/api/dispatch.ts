@@ -17,6 +17,7 @@ import { RuneError } from '../../shared/errors.js';
 import { methods, type MethodInfo } from '../../shared/api/methods.js';
 import { runChain, type CallContext, type Interceptor } from './chain.js';
 import { toGrpcStatus } from './status.js';
+import { rejectUnknownFields } from './unknown-fields.js';
 
 export type UnaryHandler = (request: any, ctx: CallContext) => Promise<unknown>;
 export type ServerStreamHandler = (request: any, ctx: CallContext, call: ServerWritableStream<any, any>) => Promise<void>;
@@ -62,6 +63,7 @@ function bind(method: MethodInfo, handler: Handler | undefined, options: Dispatc
       const ctx = context(call.metadata, call.request, abort.signal);
       let response: unknown;
       runChain(options.chain, ctx, async () => {
+        rejectUnknownFields(ctx.request, method.name);
         response = handler ? await (handler as UnaryHandler)(ctx.request, ctx) : await missing();
       }).then(
         () => callback(null, response),
@@ -79,7 +81,10 @@ function bind(method: MethodInfo, handler: Handler | undefined, options: Dispatc
       const abort = new AbortController();
       call.on('cancelled', () => abort.abort());
       const ctx = context(call.metadata, call.request, abort.signal);
-      runChain(options.chain, ctx, () => (handler ? (handler as ServerStreamHandler)(ctx.request, ctx, call) : missing())).then(
+      runChain(options.chain, ctx, async () => {
+        rejectUnknownFields(ctx.request, method.name);
+        await (handler ? (handler as ServerStreamHandler)(ctx.request, ctx, call) : missing());
+      }).then(
         () => endWith(call),
         (err) => endWith(call, err),
       );

@@ -111,6 +111,25 @@ describe('authentication', function () {
     expect(res.status).to.equal('SERVING');
   });
 
+  it('serves reflection without a token, listing the API (what grpcurl list does)', async () => {
+    const protoLoader = await import('@grpc/proto-loader');
+    const { createRequire } = await import('node:module');
+    const protoPath = createRequire(import.meta.url).resolve('@grpc/reflection/build/proto/grpc/reflection/v1/reflection.proto');
+    const pkg = grpc.loadPackageDefinition(protoLoader.loadSync(protoPath, { keepCase: true })) as unknown as {
+      grpc: { reflection: { v1: { ServerReflection: new (addr: string, creds: grpc.ChannelCredentials) => grpc.Client & { ServerReflectionInfo(): grpc.ClientDuplexStream<unknown, { list_services_response?: { service: { name: string }[] } }> } } } };
+    };
+    const client = new pkg.grpc.reflection.v1.ServerReflection(t.runed.grpcAddr, grpc.credentials.createInsecure());
+    const stream = client.ServerReflectionInfo();
+    const names = await new Promise<string[]>((resolve, reject) => {
+      stream.on('data', (m) => resolve((m.list_services_response?.service ?? []).map((s) => s.name)));
+      stream.on('error', reject);
+      stream.write({ list_services: '' });
+    });
+    stream.end();
+    client.close();
+    expect(names).to.include.members(['rune.v1.ServiceService', 'rune.v1.NamespaceService', 'rune.v1.WatchService', 'rune.v1.AuthService']);
+  });
+
   it('declares an access rule on every RPC', () => {
     const missing = [...methods.values()].filter((m) => !m.access || !m.access.resource || !m.access.verb).map((m) => m.path);
     expect(missing, `RPCs without a rune.v1.access rule: ${missing.join(', ')}`).to.deep.equal([]);

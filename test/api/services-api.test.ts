@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { expect } from 'chai';
 import type { Service } from '../../shared/gen/rune/v1/service.js';
 import { Status } from '../../shared/gen/google/rpc/status.js';
+import { CastServiceRequest } from '../../shared/gen/rune/v1/service_service.js';
 import { BadRequest } from '../../shared/gen/google/rpc/error_details.js';
 import { aNamespace, aService as baseService, type ServiceFixture } from '../support/builders.js';
 import { auth, call, clients, startTestRuned, type TestRuned } from '../support/test-runed.js';
@@ -111,6 +112,22 @@ describe('services API (real gRPC, real LevelDB)', function () {
       expect(err.code, field).to.equal(grpc.status.INVALID_ARGUMENT);
       expect(err.details, field).to.include(field);
     }
+  });
+
+  it('rejects a request carrying a field runed does not know, naming where it is', async () => {
+    // A CastServiceRequest with an extra field 99 inside service.spec, as a newer client might send.
+    const request = CastServiceRequest.fromPartial({ service: aService({ name: 'future', command: 'sleep' }) });
+    request.service!.spec!._unknownFields = { [(99 << 3) | 0]: [Uint8Array.of(0x01)] };
+    const bytes = Buffer.from(CastServiceRequest.encode(request).finish());
+    const err = await failsAndChangesNothing(
+      () =>
+        new Promise((resolve, reject) =>
+          c.services.makeUnaryRequest('/rune.v1.ServiceService/CastService', (b: Buffer) => b, (b: Buffer) => b, bytes, md, (e, r) => (e ? reject(e) : resolve(r))),
+        ),
+    );
+    expect(err.code).to.equal(grpc.status.INVALID_ARGUMENT);
+    expect(err.details).to.include('unknown field number 99');
+    expect(err.details).to.include('service.spec');
   });
 
   it('answers NOT_FOUND for a missing namespace, telling how to create it', async () => {

@@ -11,6 +11,7 @@ import type { KindRegistry } from '../../store/kinds.js';
 import type { Store } from '../../store/store.js';
 import type { CallContext } from '../chain.js';
 import type { HandlerMap } from '../dispatch.js';
+import { rejectUnknownFields } from '../unknown-fields.js';
 import { WatchStream, type WatchSpec } from '../watch-stream.js';
 
 export function watchHandlers(store: Store, kinds: KindRegistry): HandlerMap {
@@ -33,6 +34,12 @@ function serveMultiplexed(store: Store, kinds: KindRegistry, ctx: CallContext, c
       else resolve();
     };
     call.on('data', (message: WatchRequest) => {
+      try {
+        rejectUnknownFields(message, 'WatchRequest');
+      } catch (err) {
+        finish(err);
+        return;
+      }
       if (message.create) {
         const { watchId, kind, namespace, fromRevision } = message.create;
         const ns = namespace || '*';

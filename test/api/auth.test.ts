@@ -121,7 +121,7 @@ describe('authentication', function () {
     const client = new pkg.grpc.reflection.v1.ServerReflection(t.runed.grpcAddr, grpc.credentials.createInsecure());
     const stream = client.ServerReflectionInfo();
     const names = await new Promise<string[]>((resolve, reject) => {
-      stream.on('data', (m) => resolve((m.list_services_response?.service ?? []).map((s) => s.name)));
+      stream.on('data', (m: { list_services_response?: { service: { name: string }[] } }) => resolve((m.list_services_response?.service ?? []).map((s) => s.name)));
       stream.on('error', reject);
       stream.write({ list_services: '' });
     });

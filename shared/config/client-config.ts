@@ -23,6 +23,9 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { z } from 'zod';
 import { RuneError } from '../errors.js';
 
+/** Where runed listens for gRPC unless told otherwise. */
+export const DEFAULT_SERVER = '127.0.0.1:7863';
+
 export interface ClientContext {
   name: string;
   /** host:port of runed's gRPC endpoint. */

@@ -11,7 +11,7 @@
  * numbers match what the author sees.
  */
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
-import { castDocumentKeys, castKindForKey, type CastObject } from './cast-kinds.js';
+import { castDocumentKeys, castKindForKey, castObjectMeta, type CastObject } from './cast-kinds.js';
 import { joinField, parseFieldPath } from './names.js';
 import { didYouMeanSuffix } from './suggest.js';
 
@@ -167,6 +167,30 @@ export function parseCastFile(text: string, file: string, options: ParseCastFile
 
   errors.sort((a, b) => a.document - b.document || a.line - b.line || a.column - b.column);
   return { documents, errors };
+}
+
+/**
+ * Errors for objects (same kind, namespace and name) defined in more than one of `files`, each
+ * pointing at the later definition. Within one file parseCastFile reports duplicates itself.
+ */
+export function crossFileDuplicates(files: ReadonlyArray<{ file: string; documents: readonly CastDocument[] }>): LintError[] {
+  const seen = new Map<string, { file: string; line: number }>();
+  const errors: LintError[] = [];
+  for (const { file, documents } of files) {
+    const inThisFile = new Map<string, { file: string; line: number }>();
+    for (const doc of documents) {
+      const meta = castObjectMeta(doc);
+      const key = `${doc.kind}/${meta?.namespace}/${meta?.name}`;
+      const first = seen.get(key);
+      if (first) {
+        errors.push({ file, document: doc.index, field: 'name', line: doc.line, column: 1, message: `${doc.kind} "${meta?.name}" in namespace "${meta?.namespace}" is already defined in ${first.file}:${first.line}` });
+      } else {
+        inThisFile.set(key, { file, line: doc.line });
+      }
+    }
+    for (const [key, where] of inThisFile) seen.set(key, where);
+  }
+  return errors;
 }
 
 function keyName(key: unknown): string {

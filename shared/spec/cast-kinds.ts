@@ -4,6 +4,7 @@
  * adding its schema module and one entry to `CAST_KINDS`, plus its member of `CastObject`.
  */
 import type { FieldViolation } from '../errors.js';
+import type { ObjectMeta } from '../gen/rune/v1/meta.js';
 import type { Service } from '../gen/rune/v1/service.js';
 import { serviceFromDocument } from './service-spec.js';
 
@@ -47,4 +48,12 @@ export function castKindForKey(key: string): CastKind | undefined {
 /** Every top-level key a document may start with, for messages: `service, services`. */
 export function castDocumentKeys(): string[] {
   return CAST_KINDS.flatMap((k) => [k.key, k.listKey]);
+}
+
+/** The metadata of a cast object, whatever its kind. */
+export function castObjectMeta(object: CastObject): ObjectMeta | undefined {
+  switch (object.kind) {
+    case 'service':
+      return object.service.metadata;
+  }
 }

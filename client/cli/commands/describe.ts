@@ -1,0 +1,46 @@
+/**
+ * `rune describe service|namespace NAME`: every field of one object, human-readable.
+ */
+import type { Argv, CommandModule } from 'yargs';
+import { action } from '../action.js';
+import { withHelp, type GlobalArgs } from '../global-options.js';
+import { resourceKind } from '../resources.js';
+
+export interface DescribeArgs extends GlobalArgs {
+  resource: string;
+  name: string;
+}
+
+export const describeCommand: CommandModule<GlobalArgs, DescribeArgs> = {
+  command: 'describe <resource> <name>',
+  describe: 'Show a service or namespace in detail: spec, status, metadata',
+  builder: (y: Argv<GlobalArgs>) =>
+    withHelp(
+      y
+        .positional('resource', { type: 'string', describe: 'service (svc) or namespace (ns)', demandOption: true })
+        .positional('name', { type: 'string', describe: 'Name of the object', demandOption: true }),
+      [
+        ['rune describe service web', 'Spec, status and metadata of service web'],
+        ['rune describe ns default', 'A namespace and how many services it holds'],
+      ],
+    ) as unknown as Argv<DescribeArgs>,
+  handler: action<DescribeArgs>(async (argv, state) => {
+    const kind = resourceKind(argv.resource);
+    const { withSession } = await import('../session.js');
+    const { describeNamespace, describeService } = await import('../output/describe.js');
+    await withSession(argv, state, async ({ client, connection }) => {
+      if (kind === 'services') {
+        const { service } = await client.getService({ namespace: connection.namespace, name: argv.name });
+        process.stdout.write(describeService(service!));
+        return;
+      }
+      const { namespace } = await client.getNamespace({ name: argv.name });
+      const { listAllServices } = await import('../../api/follow-services.js');
+      const count = await listAllServices(client, argv.name).then(
+        (l) => l.services.length,
+        () => undefined, // listing may be forbidden: describe the namespace without the count
+      );
+      process.stdout.write(describeNamespace(namespace!, count));
+    });
+  }),
+};

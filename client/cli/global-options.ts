@@ -1,0 +1,44 @@
+/**
+ * The flags every `rune` command takes, defined once, and the help conventions every command
+ * follows (an example, the exit codes). Kept free of heavy imports: main.ts loads it at startup.
+ */
+import type { Argv, Options } from 'yargs';
+
+export const OUTPUT_FORMATS = ['table', 'wide', 'json', 'yaml', 'name'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+/** Parsed global flags. Unset flags are undefined so the resolver can fall back to env and context. */
+export interface GlobalArgs {
+  server?: string;
+  token?: string;
+  tokenFile?: string;
+  context?: string;
+  namespace?: string;
+  output: OutputFormat;
+  color: boolean;
+  timeout: number;
+}
+
+export const globalOptions = {
+  server: { type: 'string', describe: 'runed gRPC address host:port [env RUNE_SERVER; default: the context\'s, else 127.0.0.1:7863]', global: true, requiresArg: true },
+  token: { type: 'string', describe: 'Bearer token [env RUNE_TOKEN; default: the context\'s]', global: true, requiresArg: true },
+  'token-file': { type: 'string', describe: 'File holding the bearer token [env RUNE_TOKEN_FILE]', global: true, requiresArg: true, normalize: true },
+  context: { type: 'string', describe: 'Context from the client config to use [default: currentContext]', global: true, requiresArg: true },
+  namespace: { alias: 'n', type: 'string', describe: 'Namespace [env RUNE_NAMESPACE; default: the context\'s, else "default"]', global: true, requiresArg: true },
+  output: { alias: 'o', choices: OUTPUT_FORMATS, default: 'table' as OutputFormat, describe: 'Output format', global: true, requiresArg: true },
+  color: { type: 'boolean', default: true, describe: 'Colorize output (--no-color, or set NO_COLOR, to disable)', global: true },
+  timeout: { type: 'number', default: 10, describe: 'Deadline of each API call, in seconds', global: true, requiresArg: true },
+} as const satisfies Record<string, Options>;
+
+export const EXIT_CODES = 'Exit codes: 0 success, 1 error (server, file or lint problem), 2 usage error (bad command, flag or argument).';
+
+/** Adds a command's examples and the standard exit-code note to its help. */
+export function withHelp<T>(y: Argv<T>, examples: ReadonlyArray<readonly [command: string, description: string]>): Argv<T> {
+  for (const [command, description] of examples) y = y.example(command, description);
+  return y.epilog(EXIT_CODES);
+}
+
+/** Thrown for a bad command line: printed with a pointer to --help, exit code 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}

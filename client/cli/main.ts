@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+/**
+ * `rune`, the Rune CLI: a pure client of runed's gRPC API. Global flags are defined once
+ * (global-options.ts); each command lives in commands/<name>.ts and imports what it needs
+ * (grpc-js, the cast-file schema, output formatting) only when it runs, so `rune --help` and
+ * completion stay fast.
+ *
+ * Exit codes: 0 success, 1 error, 2 usage error.
+ */
+import yargs, { type Argv } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { printError } from './action.js';
+import { castCommand } from './commands/cast.js';
+import { completionCommand } from './commands/completion.js';
+import { configCommand } from './commands/config.js';
+import { deleteCommand } from './commands/delete.js';
+import { describeCommand } from './commands/describe.js';
+import { getCommand } from './commands/get.js';
+import { lintCommand } from './commands/lint.js';
+import { loginCommand } from './commands/login.js';
+import { namespaceCommand } from './commands/namespace.js';
+import { versionCommand } from './commands/version.js';
+import { whoamiCommand } from './commands/whoami.js';
+import { EXIT_CODES, globalOptions, type GlobalArgs } from './global-options.js';
+
+// `rune get ... | head` closes stdout early: that is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
+
+const cli: Argv<GlobalArgs> = (yargs(hideBin(process.argv)) as unknown as Argv)
+  .scriptName('rune')
+  .usage('rune <command> [options]\n\nThe Rune CLI: cast services onto runed, list, watch and delete them.')
+  .options(globalOptions)
+  .command(castCommand)
+  .command(lintCommand)
+  .command(getCommand)
+  .command(describeCommand)
+  .command(deleteCommand)
+  .command(namespaceCommand)
+  .command(loginCommand)
+  .command(whoamiCommand)
+  .command(configCommand)
+  .command(versionCommand)
+  .command(completionCommand(() => cli))
+  // Answers `--get-yargs-completions` for the script `rune completion` prints; the command of
+  // that name is hidden because `completion` above prints the script with proper help.
+  .completion('__complete', false)
+  .demandCommand(1, 'Name a command (see the list above).')
+  .recommendCommands()
+  .strict()
+  .version(false)
+  .help()
+  .alias('h', 'help')
+  .epilog(EXIT_CODES)
+  .wrap(Math.min(120, process.stdout.columns || 100))
+  .fail((message, error, y) => {
+    // Only parsing problems arrive here: command handlers report their own errors (action.ts).
+    if (error && !message) throw error;
+    void y;
+    const text = message.startsWith('Did you mean') ? `unknown command. ${message}` : message;
+    printError(`${text}\nRun "rune --help" or "rune <command> --help" for usage.`);
+    process.exit(2);
+  }) as unknown as Argv<GlobalArgs>;
+
+await cli.parseAsync();

@@ -1,0 +1,90 @@
+/**
+ * `rune describe`: every field of an object as aligned `Key:  value` lines, kubectl style,
+ * with `<none>` for empty values so nothing is silently missing.
+ */
+import type { Namespace } from '../../../shared/gen/rune/v1/namespace.js';
+import type { ObjectMeta } from '../../../shared/gen/rune/v1/meta.js';
+import type { Probe, Service } from '../../../shared/gen/rune/v1/service.js';
+import { formatLabels } from './printers.js';
+import { age } from './human-duration.js';
+
+type Line = [key: string, value: string] | [section: string];
+
+const NONE = '<none>';
+
+/** Renders lines: sections (one element) flush left, keys indented two spaces per level, values aligned per block. */
+function render(lines: ReadonlyArray<{ indent: number; line: Line }>): string {
+  const width = Math.max(...lines.filter((l) => l.line.length === 2).map((l) => l.indent * 2 + l.line[0].length + 1));
+  return lines
+    .map(({ indent, line }) => {
+      const pad = ' '.repeat(indent * 2);
+      if (line.length === 1) return `${pad}${line[0]}:\n`;
+      const key = `${pad}${line[0]}:`;
+      return `${key.padEnd(width)}  ${line[1]}`.trimEnd() + '\n';
+    })
+    .join('');
+}
+
+function metaLines(meta: ObjectMeta | undefined, now: Date, namespaced: boolean): Array<{ indent: number; line: Line }> {
+  const time = (d: Date | undefined) => (d ? `${d.toISOString()} (${age(d, now)} ago)` : NONE);
+  return [
+    { indent: 0, line: ['Name', meta?.name || NONE] },
+    ...(namespaced ? [{ indent: 0, line: ['Namespace', meta?.namespace || NONE] as Line }] : []),
+    { indent: 0, line: ['Labels', formatLabels(meta?.labels) || NONE] },
+    { indent: 0, line: ['UID', meta?.uid || NONE] },
+    { indent: 0, line: ['Resource Version', String(meta?.resourceVersion ?? 0)] },
+    { indent: 0, line: ['Generation', String(meta?.generation ?? 0)] },
+    { indent: 0, line: ['Created', time(meta?.createdAt)] },
+    { indent: 0, line: ['Updated', time(meta?.updatedAt)] },
+    ...(meta?.deletionTimestamp ? [{ indent: 0, line: ['Deleting Since', time(meta.deletionTimestamp)] as Line }] : []),
+    ...(meta?.finalizers.length ? [{ indent: 0, line: ['Finalizers', meta.finalizers.join(', ')] as Line }] : []),
+  ];
+}
+
+/** A probe on one line: `http GET :8080/healthz delay=0s period=10s timeout=1s #success=1 #failure=3`. */
+export function describeProbe(probe: Probe | undefined): string {
+  if (!probe) return NONE;
+  const target = probe.type === 'http' ? `http GET :${probe.port}${probe.path || '/'}` : probe.type === 'tcp' ? `tcp :${probe.port}` : `exec [${probe.command.join(' ')}]`;
+  return `${target} delay=${probe.initialDelaySeconds}s period=${probe.periodSeconds}s timeout=${probe.timeoutSeconds}s #success=${probe.successThreshold} #failure=${probe.failureThreshold}`;
+}
+
+export function describeService(service: Service, now: Date = new Date()): string {
+  const spec = service.spec;
+  const status = service.status;
+  const lines: Array<{ indent: number; line: Line }> = metaLines(service.metadata, now, true);
+  const env = Object.entries(spec?.env ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  const ports = (spec?.ports ?? []).map((p) => `${p.name ? `${p.name} ` : ''}${p.port}/${p.protocol || 'tcp'}`).join(', ');
+  lines.push(
+    { indent: 0, line: ['Spec'] },
+    { indent: 1, line: ['Runtime', spec?.runtime || NONE] },
+    { indent: 1, line: ['Command', spec?.command || NONE] },
+    { indent: 1, line: ['Args', spec?.args.length ? spec.args.map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(' ') : NONE] },
+    { indent: 1, line: ['Working Dir', spec?.workingDir || NONE] },
+    { indent: 1, line: ['Environment', env.length ? '' : NONE] },
+    ...env.map(([k, v]) => ({ indent: 2, line: [k, v] as Line })),
+    { indent: 1, line: ['Scale', String(spec?.scale ?? 0)] },
+    { indent: 1, line: ['Ports', ports || NONE] },
+    { indent: 1, line: ['Liveness', describeProbe(spec?.health?.liveness)] },
+    { indent: 1, line: ['Readiness', describeProbe(spec?.health?.readiness)] },
+    { indent: 1, line: ['Restart Policy', spec?.restartPolicy || NONE] },
+    { indent: 1, line: ['Dependencies', spec?.dependencies.length ? spec.dependencies.join(', ') : NONE] },
+    { indent: 1, line: ['Stop Signal', spec?.stopSignal || NONE] },
+    { indent: 1, line: ['Stop Timeout', spec?.stopTimeoutSeconds ? `${spec.stopTimeoutSeconds}s` : NONE] },
+    { indent: 1, line: ['Memory Limit', spec?.resources?.memory?.limit || NONE] },
+  );
+  if (spec?.image) lines.push({ indent: 1, line: ['Image', spec.image] });
+  lines.push(
+    { indent: 0, line: ['Status'] },
+    { indent: 1, line: ['Phase', status?.phase || NONE] },
+    { indent: 1, line: ['Instances', `${status?.desiredInstances ?? 0} desired, ${status?.runningInstances ?? 0} running, ${status?.readyInstances ?? 0} ready`] },
+    { indent: 1, line: ['Observed Generation', String(status?.observedGeneration ?? 0)] },
+    { indent: 1, line: ['Message', status?.message || NONE] },
+  );
+  return render(lines);
+}
+
+export function describeNamespace(namespace: Namespace, services: number | undefined, now: Date = new Date()): string {
+  const lines = metaLines(namespace.metadata, now, false);
+  if (services !== undefined) lines.push({ indent: 0, line: ['Services', String(services)] });
+  return render(lines);
+}

@@ -1,0 +1,23 @@
+/**
+ * Resource words the CLI accepts, kubectl style: plural, singular and short forms.
+ */
+import { didYouMeanSuffix } from '../../shared/spec/suggest.js';
+import { UsageError } from './global-options.js';
+
+export const RESOURCES = {
+  services: ['services', 'service', 'svc'],
+  namespaces: ['namespaces', 'namespace', 'ns'],
+} as const;
+
+export type ResourceKind = keyof typeof RESOURCES;
+
+/** The resource kind named by `word` (any of its forms); UsageError listing the forms otherwise. */
+export function resourceKind(word: string, allowed: readonly ResourceKind[] = ['services', 'namespaces']): ResourceKind {
+  const lower = word.toLowerCase();
+  for (const kind of allowed) {
+    if ((RESOURCES[kind] as readonly string[]).includes(lower)) return kind;
+  }
+  const forms = allowed.flatMap((k) => RESOURCES[k]);
+  const list = allowed.map((k) => `${k} (${RESOURCES[k].slice(1).join(', ')})`).join(' or ');
+  throw new UsageError(`unknown resource type "${word}"; use ${list}${didYouMeanSuffix(lower, forms)}`);
+}

@@ -9,6 +9,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { RuneError } from '../../shared/errors.js';
+import { dnsLabelProblem } from '../../shared/spec/names.js';
 import { clientConfigPath, DEFAULT_SERVER, readClientConfig, type ClientConfig, type ClientContext } from '../../shared/config/client-config.js';
 import { UsageError, type GlobalArgs } from './global-options.js';
 import { loginHint } from './login-hint.js';
@@ -55,6 +56,11 @@ export function resolveConnection(flags: Partial<GlobalArgs>, env: NodeJS.Proces
 
   const tokenChoice = pickToken(flags, env, context);
   const namespace = flags.namespace ?? (env.RUNE_NAMESPACE || undefined) ?? (context?.namespace || undefined) ?? DEFAULT_NAMESPACE;
+  const namespaceProblem = dnsLabelProblem(namespace);
+  if (namespaceProblem !== undefined) {
+    const source = flags.namespace !== undefined ? '-n/--namespace' : env.RUNE_NAMESPACE ? 'RUNE_NAMESPACE' : `context "${context?.name}" namespace`;
+    throw new UsageError(`${source}: "${namespace}" ${namespaceProblem}`);
+  }
   const timeoutSeconds = flags.timeout ?? 10;
   if (!(timeoutSeconds > 0)) throw new UsageError(`--timeout must be a positive number of seconds, not ${flags.timeout}`);
   return { server, ...tokenChoice, namespace, namespaceExplicit: flags.namespace !== undefined, context, configPath, timeoutSeconds };

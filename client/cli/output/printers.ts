@@ -83,8 +83,10 @@ export function formatList<T>(printer: ResourcePrinter<T>, items: readonly T[], 
       return stringifyYaml({ items: items.map((i) => printer.toJSON(i)) });
     case 'name':
       return items.map((i) => printer.name(i) + '\n').join('');
-    default:
-      return renderTable(printer.headers(options), items.map((i) => printer.row(i, options)));
+    default: {
+      const opts = { ...options, wide: options.wide || format === 'wide' };
+      return renderTable(printer.headers(opts), items.map((i) => printer.row(i, opts)));
+    }
   }
 }
 
@@ -114,7 +116,9 @@ export class WatchPrinter<T> {
     private readonly options: Omit<TableOptions, 'now'>,
     private readonly kind: string,
     private readonly now: () => Date = () => new Date(),
-  ) {}
+  ) {
+    this.options = { ...options, wide: options.wide || format === 'wide' };
+  }
 
   start(items: readonly T[], revision: number): string {
     if (this.format === 'table' || this.format === 'wide') {

@@ -5,6 +5,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RuneError } from '../../shared/errors.js';
+import { STDIN_ARG } from './global-options.js';
 import { crossFileDuplicates, parseCastFile, type CastDocument, type LintError, type ParseCastFileOptions } from '../../shared/spec/cast-file.js';
 
 export interface CastInput {
@@ -20,8 +21,8 @@ export interface CastInput {
 export async function loadCastFiles(paths: readonly string[], options: ParseCastFileOptions, stdin: () => Promise<string> = readStdin): Promise<CastInput> {
   const texts: Array<{ file: string; text: string }> = [];
   for (const path of paths) {
-    if (path === '-') {
-      texts.push({ file: '<stdin>', text: await stdin() });
+    if (path === '-' || path === STDIN_ARG) {
+      texts.push({ file: STDIN_ARG, text: await stdin() });
       continue;
     }
     let info;

@@ -26,8 +26,7 @@ export function describeError(err: unknown, context: ErrorContext = {}): Describ
   const server = context.server ?? 'the server';
   switch (err.code) {
     case 'UNAVAILABLE': {
-      // grpc-js says "No connection established. Last error: Error: connect ECONNREFUSED ...": keep the errno.
-      const reason = /connect (E[A-Z]+)/.exec(err.message)?.[1] ?? err.message;
+      const reason = shortReason(err.message);
       return {
         message:
           `runed is not reachable at ${server} (${reason}).\n` +
@@ -44,4 +43,9 @@ export function describeError(err: unknown, context: ErrorContext = {}): Describ
     default:
       return { message: err.message, exitCode: 1 };
   }
+}
+
+/** grpc-js says "No connection established. Last error: Error: connect ECONNREFUSED ...": keep the errno. */
+export function shortReason(message: string): string {
+  return /connect (E[A-Z]+)/.exec(message)?.[1] ?? message;
 }

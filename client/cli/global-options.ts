@@ -38,6 +38,9 @@ export function withHelp<T>(y: Argv<T>, examples: ReadonlyArray<readonly [comman
   return y.epilog(EXIT_CODES);
 }
 
+/** What main.ts turns a lone "-" argument (stdin) into, since yargs drops "-". */
+export const STDIN_ARG = '<stdin>';
+
 /** Thrown for a bad command line: printed with a pointer to --help, exit code 2. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';

@@ -21,7 +21,7 @@ import { loginCommand } from './commands/login.js';
 import { namespaceCommand } from './commands/namespace.js';
 import { versionCommand } from './commands/version.js';
 import { whoamiCommand } from './commands/whoami.js';
-import { EXIT_CODES, globalOptions, type GlobalArgs } from './global-options.js';
+import { EXIT_CODES, globalOptions, STDIN_ARG, type GlobalArgs } from './global-options.js';
 
 // `rune get ... | head` closes stdout early: that is not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -29,7 +29,10 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   throw err;
 });
 
-const cli: Argv<GlobalArgs> = (yargs(hideBin(process.argv)) as unknown as Argv)
+// yargs drops a lone "-"; pass it through under a name it keeps (cast-input.ts reads stdin for it).
+const args = hideBin(process.argv).map((arg) => (arg === '-' ? STDIN_ARG : arg));
+
+const cli: Argv<GlobalArgs> = (yargs(args) as unknown as Argv)
   .scriptName('rune')
   .usage('rune <command> [options]\n\nThe Rune CLI: cast services onto runed, list, watch and delete them.')
   .options(globalOptions)

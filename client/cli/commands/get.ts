@@ -85,6 +85,7 @@ export const getCommand: CommandModule<GlobalArgs, GetArgs> = {
       const printer = new WatchPrinter(servicePrinter, argv.output, options, 'services');
       out(printer.start(shown(listed.services), listed.revision));
       const { printWarning } = await import('../action.js');
+      const { shortReason } = await import('../error-message.js');
       const stop = new AbortController();
       const onSignal = () => stop.abort();
       process.once('SIGINT', onSignal);
@@ -103,7 +104,7 @@ export const getCommand: CommandModule<GlobalArgs, GetArgs> = {
           },
           onRelist: (services, revision) => out(printer.start(shown(services), revision)),
           onRetry: (error, attempt, delayMs, revision) =>
-            printWarning(`watch interrupted (${error.code}: ${error.message}); reconnecting in ${(delayMs / 1000).toFixed(1)}s (attempt ${attempt}), resuming after revision ${revision}`, argv.color),
+            printWarning(`watch interrupted (${error.code}: ${shortReason(error.message)}); reconnecting in ${(delayMs / 1000).toFixed(1)}s (attempt ${attempt}), resuming after revision ${revision}`, argv.color),
         });
       } finally {
         process.off('SIGINT', onSignal);

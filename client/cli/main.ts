@@ -21,6 +21,7 @@ import { loginCommand } from './commands/login.js';
 import { namespaceCommand } from './commands/namespace.js';
 import { versionCommand } from './commands/version.js';
 import { whoamiCommand } from './commands/whoami.js';
+import { RESOURCES } from './resources.js';
 import { EXIT_CODES, globalOptions, STDIN_ARG, type GlobalArgs } from './global-options.js';
 
 // `rune get ... | head` closes stdout early: that is not an error.
@@ -30,7 +31,8 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 });
 
 // yargs drops a lone "-"; pass it through under a name it keeps (cast-input.ts reads stdin for it).
-const args = hideBin(process.argv).map((arg) => (arg === '-' ? STDIN_ARG : arg));
+const rawArgs = hideBin(process.argv);
+const args = rawArgs.includes('--get-yargs-completions') ? rawArgs : rawArgs.map((arg) => (arg === '-' ? STDIN_ARG : arg));
 
 const cli: Argv<GlobalArgs> = (yargs(args) as unknown as Argv)
   .scriptName('rune')
@@ -49,7 +51,7 @@ const cli: Argv<GlobalArgs> = (yargs(args) as unknown as Argv)
   .command(completionCommand(() => cli))
   // Answers `--get-yargs-completions` for the script `rune completion` prints; the command of
   // that name is hidden because `completion` above prints the script with proper help.
-  .completion('__complete', false)
+  .completion('__complete', false, completeWords)
   .demandCommand(1, 'Name a command (see the list above).')
   .recommendCommands()
   .strict()
@@ -68,3 +70,13 @@ const cli: Argv<GlobalArgs> = (yargs(args) as unknown as Argv)
   }) as unknown as Argv<GlobalArgs>;
 
 await cli.parseAsync();
+
+/** Shell completion: resource words after get/describe/delete, yargs' defaults everywhere else. */
+function completeWords(current: string, argv: { _: Array<string | number> }, defaults: (done: (err: Error | null, words: string[] | undefined) => void) => void, done: (words: string[]) => void): void {
+  const words = argv._.map(String); // ["rune", "get", "<current>"]
+  if (words.length === 3 && ['get', 'describe', 'delete'].includes(words[1]!)) {
+    done(Object.values(RESOURCES).flat().filter((w) => w.startsWith(current)));
+    return;
+  }
+  defaults((_err, completions) => done(completions ?? []));
+}

@@ -160,6 +160,15 @@ describe('rune CLI end to end (real runed)', function () {
     expect(lint.stderr).to.include(`${path}:5:7: document 1: ports[0].port: must be between 1 and 65535`);
   });
 
+  it('cast --dry-run reports without writing; -o json prints the resulting objects', async () => {
+    const path = await file('dry.yml', 'service: {name: dry, command: node}\n');
+    const dry = await rune(['cast', '--dry-run', path]);
+    expect(dry.stdout).to.equal('service/dry created (dry run)\n');
+    expect((await rune(['get', 'svc', '-o', 'name'])).stdout).to.not.include('service/dry');
+    const json = await rune(['cast', path, '-o', 'json']);
+    expect(JSON.parse(json.stdout).items[0].metadata.name).to.equal('dry');
+  });
+
   it('casts from stdin', async () => {
     const { code, stdout } = await rune(['cast', '-'], { input: 'service: {name: piped, command: node}\n' });
     expect(code).to.equal(0);

@@ -77,7 +77,7 @@ const currentContext: CommandModule<GlobalArgs, GlobalArgs> = {
 };
 
 export const configCommand: CommandModule<GlobalArgs, GlobalArgs> = {
-  command: 'config <command>',
+  command: 'config',
   describe: 'Show and switch client contexts (server, credentials, namespace)',
   builder: (y: Argv<GlobalArgs>) =>
     withHelp(y.command(getContexts).command(useContext).command(currentContext).demandCommand(1, 'Name a config subcommand: get-contexts, use-context or current-context'), [

@@ -23,6 +23,12 @@ export const loginCommand: CommandModule<GlobalArgs, GlobalArgs> = {
 
     const server = argv.server ?? (process.env.RUNE_SERVER || undefined) ?? DEFAULT_SERVER;
     if (!isHostPort(server)) throw new UsageError(`--server: "${server}" is not host:port, e.g. 127.0.0.1:7863`);
+    if (argv.namespace !== undefined) {
+      const { dnsLabelProblem } = await import('../../../shared/spec/names.js');
+      const problem = dnsLabelProblem(argv.namespace);
+      if (problem !== undefined) throw new UsageError(`-n/--namespace: "${argv.namespace}" ${problem}`);
+    }
+    if (argv.context !== undefined && argv.context.trim() === '') throw new UsageError('--context: the context name must not be empty');
     if (argv.token !== undefined && argv.tokenFile !== undefined) throw new UsageError('pass either --token or --token-file, not both');
     const tokenFile = argv.tokenFile !== undefined ? resolve(argv.tokenFile) : undefined;
     const inlineToken = argv.token ?? (tokenFile === undefined ? process.env.RUNE_TOKEN || undefined : undefined);

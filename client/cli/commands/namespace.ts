@@ -29,7 +29,7 @@ const create: CommandModule<GlobalArgs, CreateArgs> = {
 };
 
 export const namespaceCommand: CommandModule<GlobalArgs, GlobalArgs> = {
-  command: 'namespace <command>',
+  command: 'namespace',
   aliases: ['ns'],
   describe: 'Manage namespaces (list them with "rune get namespaces")',
   builder: (y: Argv<GlobalArgs>) =>

@@ -124,10 +124,13 @@ export function parseCastFile(text: string, file: string, options: ParseCastFile
 
     const lintObject = (objectBody: unknown, prefix: Array<string | number>) => {
       const result = kind.parse(objectBody, { defaultNamespace: options.defaultNamespace });
-      const base = prefix.length > 1 ? joinField(String(prefix[0]), prefix[1]!) + '.' : '';
+      // Fields read as in the file: `ports[0].port` under `service:`, `services[1].ports[0].port` in a list.
+      const objectField = prefix.length > 1 ? joinField(String(prefix[0]), prefix[1]!) : String(prefix[0]);
+      const fieldName = (field: string) => (field === '' ? objectField : prefix.length === 1 ? field : field.startsWith('[') ? objectField + field : `${objectField}.${field}`);
+      const base = prefix.length > 1 ? objectField + '.' : '';
       for (const v of result.violations) {
         const path = [...prefix, ...parseFieldPath(v.field)];
-        report(base + v.field, locate(contents, path) ?? keyOffset, v.description);
+        report(fieldName(v.field), locate(contents, path) ?? keyOffset, v.description);
       }
       if (!result.object) return;
       const objectOffset = locate(contents, prefix) ?? keyOffset;

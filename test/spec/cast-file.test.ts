@@ -165,3 +165,16 @@ describe('formatLintError', () => {
     expect(formatLintError({ file: '-', document: 1, field: '', line: 1, column: 1, message: 'invalid YAML: x' })).to.equal('-:1:1: document 1: invalid YAML: x');
   });
 });
+
+describe('parseCastFile: bodies that are not mappings', () => {
+  it('names the kind key for a scalar service body', () => {
+    expect(parseCastFile('service: web\n', 'web.yml', { defaultNamespace: 'default' }).errors.map(formatLintError)).to.deep.equal([
+      'web.yml:1:1: document 1: service: must be a mapping (key: value), not the string "web"',
+    ]);
+  });
+  it('names the list item for a scalar in services', () => {
+    expect(parseCastFile('services:\n  - web\n', 'web.yml', { defaultNamespace: 'default' }).errors.map(formatLintError)).to.deep.equal([
+      'web.yml:2:5: document 1: services[0]: must be a mapping (key: value), not the string "web"',
+    ]);
+  });
+});

@@ -30,7 +30,7 @@ export async function castService(store: Store, input: Service, options: { dryRu
     const current = await store.get<Service>('services', meta.namespace, meta.name);
     if (!current) {
       if (!(await store.get('namespaces', '', meta.namespace))) throw namespaceMissing();
-      const fresh: Service = { metadata: newMeta(meta.name, meta.namespace, meta.labels), spec: desired.spec, status: undefined };
+      const fresh: Service = { metadata: newMeta(meta.name, meta.namespace, meta.labels), spec: desired.spec, status: undefined, restartEpoch: 0 };
       if (options.dryRun) return { service: fresh, result: 'created' };
       try {
         const { objects } = await store.commit([

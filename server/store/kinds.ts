@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { BinaryWriter } from '@bufbuild/protobuf/wire';
 import { Namespace } from '../../shared/gen/rune/v1/namespace.js';
+import { Instance } from '../../shared/gen/rune/v1/instance.js';
 import { Service } from '../../shared/gen/rune/v1/service.js';
 import { Subject, Token } from '../../shared/gen/rune/v1/auth.js';
 import { RuneError } from '../../shared/errors.js';
@@ -83,6 +84,7 @@ export function defaultKinds(): KindRegistry {
       spec: (s) => s.spec,
       watchField: 11,
     })
+    .register<Instance>({ kind: 'instances', namespaced: true, codec: Instance, spec: (i) => i.spec, watchField: 12 })
     .register<Subject>({
       kind: 'subjects',
       namespaced: false,

@@ -7,6 +7,9 @@ import { BinaryReader } from '@bufbuild/protobuf/wire';
 import { HttpRule } from '../gen/google/api/http.js';
 import { AccessRule } from '../gen/rune/v1/options.js';
 import { AuthServiceDefinition, AuthServiceService } from '../gen/rune/v1/auth_service.js';
+import { ExecServiceDefinition, ExecServiceService } from '../gen/rune/v1/exec_service.js';
+import { InstanceServiceDefinition, InstanceServiceService } from '../gen/rune/v1/instance_service.js';
+import { LogServiceDefinition, LogServiceService } from '../gen/rune/v1/log_service.js';
 import { NamespaceServiceDefinition, NamespaceServiceService } from '../gen/rune/v1/namespace_service.js';
 import { ServiceServiceDefinition, ServiceServiceService } from '../gen/rune/v1/service_service.js';
 import { SystemServiceDefinition, SystemServiceService } from '../gen/rune/v1/system_service.js';
@@ -53,6 +56,9 @@ export interface MethodInfo {
 export const apiServices = [
   { definition: NamespaceServiceDefinition, grpc: NamespaceServiceService },
   { definition: ServiceServiceDefinition, grpc: ServiceServiceService },
+  { definition: InstanceServiceDefinition, grpc: InstanceServiceService },
+  { definition: LogServiceDefinition, grpc: LogServiceService },
+  { definition: ExecServiceDefinition, grpc: ExecServiceService },
   { definition: WatchServiceDefinition, grpc: WatchServiceService },
   { definition: AuthServiceDefinition, grpc: AuthServiceService },
   { definition: SystemServiceDefinition, grpc: SystemServiceService },

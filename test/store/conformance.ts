@@ -228,7 +228,7 @@ export function storeConformance(name: string, open: OpenStore): void {
 
       it('a status-only change does not bump generation', async function () {
         const v1 = await store.create('services', aService({ name: 'web' }));
-        const v2 = await store.update('services', edited(v1, 0, (s) => (s.status = { observedGeneration: 1, desiredInstances: 1, runningInstances: 1, readyInstances: 1, phase: 'Running', message: '' })));
+        const v2 = await store.update('services', edited(v1, 0, (s) => (s.status = { observedGeneration: 1, desiredInstances: 1, runningInstances: 1, readyInstances: 1, phase: 'Running', message: '', updatedInstances: 1 })));
         expect(v2.status!.phase).to.equal('Running');
         expect(metaOf(v2).generation).to.equal(1);
       });

@@ -3,6 +3,9 @@
  * `authorization: Bearer <token>`, unary methods as promises with a per-call deadline, and
  * server-streaming watches as async iterators.
  *
+ * `exec` is the one bidirectional call: an ExecCall to send stdin and resizes on while reading
+ * the command's output.
+ *
  * Every method rejects with a RuneError (code = the gRPC status code name, message = the
  * server's message, violations = the server's google.rpc.BadRequest details). The connection
  * is plaintext (insecure credentials): runed listens on loopback.
@@ -25,6 +28,8 @@ import {
   DeleteServiceRequest,
   GetServiceRequest,
   ListServicesRequest,
+  RestartServiceRequest,
+  ScaleServiceRequest,
   ServiceServiceClient,
   WatchServicesRequest,
   type CastServiceResponse,
@@ -32,7 +37,19 @@ import {
   type DeleteServiceResponse,
   type GetServiceResponse,
   type ListServicesResponse,
+  type RestartServiceResponse,
+  type ScaleServiceResponse,
 } from '../../shared/gen/rune/v1/service_service.js';
+import { ExecRequest, ExecServiceClient, type ExecResponse, type ExecStart, type TerminalSize } from '../../shared/gen/rune/v1/exec_service.js';
+import {
+  GetInstanceRequest,
+  InstanceServiceClient,
+  ListInstancesRequest,
+  WatchInstancesRequest,
+  type GetInstanceResponse,
+  type ListInstancesResponse,
+} from '../../shared/gen/rune/v1/instance_service.js';
+import { LogServiceClient, StreamLogsRequest, type StreamLogsResponse } from '../../shared/gen/rune/v1/log_service.js';
 import { GetVersionRequest, SystemServiceClient, type GetVersionResponse } from '../../shared/gen/rune/v1/system_service.js';
 import { WatchServiceClient, type WatchResponse } from '../../shared/gen/rune/v1/watch_service.js';
 import { DEFAULT_SERVER } from '../../shared/config/client-config.js';
@@ -47,6 +64,31 @@ export interface RuneClientOptions {
   timeoutSeconds?: number;
 }
 
+/** Options of the streaming calls. */
+export interface StreamOptions {
+  /** Cancels the call; the stream then ends quietly instead of throwing CANCELLED. */
+  signal?: AbortSignal;
+}
+
+/**
+ * One running `exec`. The `start` message is already sent; send stdin and resizes while
+ * reading `responses()` (the command's output, then its exit status).
+ */
+export interface ExecCall {
+  /** stdout/stderr chunks and, last, `exit`, in order. Throws a RuneError when the call fails; ends quietly after cancel(). */
+  responses(): AsyncGenerator<ExecResponse, void, undefined>;
+  /** Sends bytes to the command's stdin; false when the send buffer is full (await drained()). */
+  writeStdin(data: Uint8Array): boolean;
+  /** Closes the command's stdin (stdinEof). */
+  closeStdin(): void;
+  /** Tells the command's terminal its new size (with tty). */
+  resize(size: Pick<TerminalSize, 'rows' | 'cols'>): void;
+  /** Resolves when the send buffer has room again. */
+  drained(): Promise<void>;
+  /** Ends the call; the server stops the command. */
+  cancel(): void;
+}
+
 type Callback<Res> = (err: grpc.ServiceError | null, res: Res) => void;
 type UnaryInvoker<Res> = (metadata: grpc.Metadata, options: Partial<grpc.CallOptions>, callback: Callback<Res>) => grpc.ClientUnaryCall;
 
@@ -58,6 +100,9 @@ export class RuneClient {
   private readonly namespaces: NamespaceServiceClient;
   private readonly auth: AuthServiceClient;
   private readonly system: SystemServiceClient;
+  private readonly instances: InstanceServiceClient;
+  private readonly logs: LogServiceClient;
+  private readonly execs: ExecServiceClient;
   /** The multiplexed watch service; exposed for callers that need several watches on one stream. */
   readonly watch: WatchServiceClient;
 
@@ -72,6 +117,9 @@ export class RuneClient {
     this.auth = new AuthServiceClient(this.server, credentials, shared);
     this.system = new SystemServiceClient(this.server, credentials, shared);
     this.watch = new WatchServiceClient(this.server, credentials, shared);
+    this.instances = new InstanceServiceClient(this.server, credentials, shared);
+    this.logs = new LogServiceClient(this.server, credentials, shared);
+    this.execs = new ExecServiceClient(this.server, credentials, shared);
   }
 
   /** Closes the channel; pending calls fail with CANCELLED. */
@@ -117,26 +165,85 @@ export class RuneClient {
     return this.unary((md, o, cb) => this.services.deleteService(DeleteServiceRequest.fromPartial(request), md, o, cb));
   }
 
+  /** Sets `spec.scale`; returns the updated service. NOT_FOUND when there is no such service. */
+  scaleService(request: DeepPartial<ScaleServiceRequest>): Promise<ScaleServiceResponse> {
+    return this.unary((md, o, cb) => this.services.scaleService(ScaleServiceRequest.fromPartial(request), md, o, cb));
+  }
+  /** Starts a rolling replacement of every instance (bumps the restart epoch); returns the service. */
+  restartService(request: DeepPartial<RestartServiceRequest>): Promise<RestartServiceResponse> {
+    return this.unary((md, o, cb) => this.services.restartService(RestartServiceRequest.fromPartial(request), md, o, cb));
+  }
+
   /**
    * Streams changes to services after `fromRevision` (a list's revision; 0 = from now). Ends
    * when the server ends the stream or `signal` aborts (then quietly); throws a RuneError when
    * the stream fails (UNAVAILABLE when runed went away: resume from the last revision seen).
    */
-  async *watchServices(request: DeepPartial<WatchServicesRequest>, options: { signal?: AbortSignal } = {}): AsyncGenerator<WatchResponse, void, undefined> {
+  watchServices(request: DeepPartial<WatchServicesRequest>, options: StreamOptions = {}): AsyncGenerator<WatchResponse, void, undefined> {
+    return this.serverStream(() => this.services.watchServices(WatchServicesRequest.fromPartial(request), this.metadata()), options);
+  }
+
+  // Instances
+
+  /** One instance by id (`name`). NOT_FOUND when there is none in the namespace. */
+  getInstance(request: DeepPartial<GetInstanceRequest>): Promise<GetInstanceResponse> {
+    return this.unary((md, o, cb) => this.instances.getInstance(GetInstanceRequest.fromPartial(request), md, o, cb));
+  }
+  /** `namespace: '*'` lists every namespace; `service` narrows to one service's instances. */
+  listInstances(request: DeepPartial<ListInstancesRequest>): Promise<ListInstancesResponse> {
+    return this.unary((md, o, cb) => this.instances.listInstances(ListInstancesRequest.fromPartial(request), md, o, cb));
+  }
+  /** Streams changes to instances after `fromRevision`; the same contract as watchServices. */
+  watchInstances(request: DeepPartial<WatchInstancesRequest>, options: StreamOptions = {}): AsyncGenerator<WatchResponse, void, undefined> {
+    return this.serverStream(() => this.instances.watchInstances(WatchInstancesRequest.fromPartial(request), this.metadata()), options);
+  }
+
+  // Logs and exec
+
+  /**
+   * Streams log lines of a service (every instance, interleaved) or one instance. Without
+   * `follow` the stream ends after the existing lines; with it, it runs until `signal` aborts
+   * (then ends quietly) or fails (a RuneError; UNAVAILABLE when runed went away).
+   */
+  streamLogs(request: DeepPartial<StreamLogsRequest>, options: StreamOptions = {}): AsyncGenerator<StreamLogsResponse, void, undefined> {
+    return this.serverStream(() => this.logs.streamLogs(StreamLogsRequest.fromPartial(request), this.metadata()), options);
+  }
+
+  /**
+   * Starts a command in an instance: sends `start` at once and returns the call. Failures
+   * (NOT_FOUND instance, PERMISSION_DENIED, ...) surface as a RuneError from `responses()`.
+   */
+  exec(start: DeepPartial<ExecStart>, options: StreamOptions = {}): ExecCall {
     const { signal } = options;
-    if (signal?.aborted) return;
-    const call = this.services.watchServices(WatchServicesRequest.fromPartial(request), this.metadata());
-    const cancel = () => call.cancel();
-    signal?.addEventListener('abort', cancel, { once: true });
-    try {
-      for await (const message of call) yield message as WatchResponse;
-    } catch (err) {
-      if (signal?.aborted) return;
-      throw fromGrpcError(err);
-    } finally {
-      signal?.removeEventListener('abort', cancel);
+    const call = this.execs.exec(this.metadata());
+    let cancelled = false;
+    const cancel = () => {
+      cancelled = true;
       call.cancel();
-    }
+    };
+    if (signal?.aborted) cancel();
+    else signal?.addEventListener('abort', cancel, { once: true });
+    const send = (request: DeepPartial<ExecRequest>) => (cancelled || call.writableEnded ? true : call.write(ExecRequest.fromPartial(request)));
+    call.on('error', () => undefined); // reported by responses()
+    send({ start });
+    return {
+      async *responses() {
+        try {
+          for await (const message of call) yield message as ExecResponse;
+        } catch (err) {
+          if (cancelled) return;
+          throw fromGrpcError(err);
+        } finally {
+          signal?.removeEventListener('abort', cancel);
+          if (!call.writableEnded) call.end();
+        }
+      },
+      writeStdin: (data) => send({ stdin: Buffer.from(data) }),
+      closeStdin: () => void send({ stdinEof: true }),
+      resize: (size) => void send({ resize: { rows: size.rows, cols: size.cols } }),
+      drained: () => (call.writableNeedDrain && !cancelled ? new Promise((resolve) => call.once('drain', () => resolve())) : Promise.resolve()),
+      cancel,
+    };
   }
 
   // Auth and system
@@ -146,6 +253,23 @@ export class RuneClient {
   }
   getVersion(): Promise<GetVersionResponse> {
     return this.unary((md, o, cb) => this.system.getVersion(GetVersionRequest.fromPartial({}), md, o, cb));
+  }
+
+  /** A server stream as an async iterator: quiet end on abort, RuneError on failure, always cancelled when left. */
+  private async *serverStream<Res>(open: () => grpc.ClientReadableStream<Res>, { signal }: StreamOptions): AsyncGenerator<Res, void, undefined> {
+    if (signal?.aborted) return;
+    const call = open();
+    const cancel = () => call.cancel();
+    signal?.addEventListener('abort', cancel, { once: true });
+    try {
+      for await (const message of call) yield message as Res;
+    } catch (err) {
+      if (signal?.aborted) return;
+      throw fromGrpcError(err);
+    } finally {
+      signal?.removeEventListener('abort', cancel);
+      call.cancel();
+    }
   }
 
   private unary<Res>(invoke: UnaryInvoker<Res>): Promise<Res> {

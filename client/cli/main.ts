@@ -21,7 +21,7 @@ import { loginCommand } from './commands/login.js';
 import { namespaceCommand } from './commands/namespace.js';
 import { versionCommand } from './commands/version.js';
 import { whoamiCommand } from './commands/whoami.js';
-import { RESOURCES } from './resources.js';
+import { COMMAND_KINDS, RESOURCES } from './resources.js';
 import { EXIT_CODES, globalOptions, STDIN_ARG, type GlobalArgs } from './global-options.js';
 
 // `rune get ... | head` closes stdout early: that is not an error.
@@ -74,8 +74,9 @@ await cli.parseAsync();
 /** Shell completion: resource words after get/describe/delete, yargs' defaults everywhere else. */
 function completeWords(current: string, argv: { _: Array<string | number> }, defaults: (done: (err: Error | null, words: string[] | undefined) => void) => void, done: (words: string[]) => void): void {
   const words = argv._.map(String); // ["rune", "get", "<current>"]
-  if (words.length === 3 && ['get', 'describe', 'delete'].includes(words[1]!)) {
-    done(Object.values(RESOURCES).flat().filter((w) => w.startsWith(current)));
+  const kinds = COMMAND_KINDS[words[1] as keyof typeof COMMAND_KINDS];
+  if (words.length === 3 && kinds) {
+    done(kinds.flatMap((kind) => RESOURCES[kind]).filter((w) => w.startsWith(current)));
     return;
   }
   defaults((_err, completions) => done(completions ?? []));

@@ -6,10 +6,18 @@ import { UsageError } from './global-options.js';
 
 export const RESOURCES = {
   services: ['services', 'service', 'svc'],
+  instances: ['instances', 'instance', 'inst'],
   namespaces: ['namespaces', 'namespace', 'ns'],
 } as const;
 
 export type ResourceKind = keyof typeof RESOURCES;
+
+/** The kinds each resource-taking command accepts (also what shell completion offers). */
+export const COMMAND_KINDS = {
+  get: ['services', 'instances', 'namespaces'],
+  describe: ['services', 'instances', 'namespaces'],
+  delete: ['services', 'namespaces'],
+} as const satisfies Record<string, readonly ResourceKind[]>;
 
 /** The resource kind named by `word` (any of its forms); UsageError listing the forms otherwise. */
 export function resourceKind(word: string, allowed: readonly ResourceKind[] = ['services', 'namespaces']): ResourceKind {

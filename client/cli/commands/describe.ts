@@ -1,10 +1,10 @@
 /**
- * `rune describe service|namespace NAME`: every field of one object, human-readable.
+ * `rune describe service|instance|namespace NAME`: every field of one object, human-readable.
  */
 import type { Argv, CommandModule } from 'yargs';
 import { action } from '../action.js';
 import { withHelp, type GlobalArgs } from '../global-options.js';
-import { resourceKind } from '../resources.js';
+import { COMMAND_KINDS, resourceKind } from '../resources.js';
 
 export interface DescribeArgs extends GlobalArgs {
   resource: string;
@@ -13,25 +13,31 @@ export interface DescribeArgs extends GlobalArgs {
 
 export const describeCommand: CommandModule<GlobalArgs, DescribeArgs> = {
   command: 'describe <resource> <name>',
-  describe: 'Show a service or namespace in detail: spec, status, metadata',
+  describe: 'Show a service, instance or namespace in detail: spec, status, metadata',
   builder: (y: Argv<GlobalArgs>) =>
     withHelp(
       y
-        .positional('resource', { type: 'string', describe: 'service (svc) or namespace (ns)', demandOption: true })
-        .positional('name', { type: 'string', describe: 'Name of the object', demandOption: true }),
+        .positional('resource', { type: 'string', describe: 'service (svc), instance (inst) or namespace (ns)', demandOption: true })
+        .positional('name', { type: 'string', describe: 'Name of the object (for an instance: its ID)', demandOption: true }),
       [
         ['rune describe service web', 'Spec, status and metadata of service web'],
+        ['rune describe instance web-7f3k2', 'An instance: phase and reason, PID, restarts, last exit, probes, log path'],
         ['rune describe ns default', 'A namespace and how many services it holds'],
       ],
     ) as unknown as Argv<DescribeArgs>,
   handler: action<DescribeArgs>(async (argv, state) => {
-    const kind = resourceKind(argv.resource);
+    const kind = resourceKind(argv.resource, COMMAND_KINDS.describe);
     const { withSession } = await import('../session.js');
-    const { describeNamespace, describeService } = await import('../output/describe.js');
+    const { describeInstance, describeNamespace, describeService } = await import('../output/describe.js');
     await withSession(argv, state, async ({ client, connection }) => {
       if (kind === 'services') {
         const { service } = await client.getService({ namespace: connection.namespace, name: argv.name });
         process.stdout.write(describeService(service!));
+        return;
+      }
+      if (kind === 'instances') {
+        const { instance } = await client.getInstance({ namespace: connection.namespace, name: argv.name });
+        process.stdout.write(describeInstance(instance!));
         return;
       }
       const { namespace } = await client.getNamespace({ name: argv.name });

@@ -2,11 +2,12 @@
  * `rune describe`: every field of an object as aligned `Key:  value` lines, kubectl style,
  * with `<none>` for empty values so nothing is silently missing.
  */
+import type { Instance, ProbeStatus } from '../../../shared/gen/rune/v1/instance.js';
 import type { Namespace } from '../../../shared/gen/rune/v1/namespace.js';
 import type { ObjectMeta } from '../../../shared/gen/rune/v1/meta.js';
 import type { Probe, Service } from '../../../shared/gen/rune/v1/service.js';
-import { formatLabels } from './printers.js';
-import { age } from './human-duration.js';
+import { formatLabels, lastExitText } from './printers.js';
+import { age, humanDuration } from './human-duration.js';
 
 type Line = [key: string, value: string] | [section: string];
 
@@ -25,8 +26,15 @@ function render(lines: ReadonlyArray<{ indent: number; line: Line }>): string {
     .join('');
 }
 
+/** `2025-01-01T12:00:00.000Z (5m ago)`, or `(in 5s)` for a time still ahead; `<none>` when unset. */
+function timeText(d: Date | undefined, now: Date): string {
+  if (!d) return NONE;
+  const ms = d.getTime() - now.getTime();
+  return `${d.toISOString()} (${ms > 0 ? `in ${humanDuration(ms)}` : `${age(d, now)} ago`})`;
+}
+
 function metaLines(meta: ObjectMeta | undefined, now: Date, namespaced: boolean): Array<{ indent: number; line: Line }> {
-  const time = (d: Date | undefined) => (d ? `${d.toISOString()} (${age(d, now)} ago)` : NONE);
+  const time = (d: Date | undefined) => timeText(d, now);
   return [
     { indent: 0, line: ['Name', meta?.name || NONE] },
     ...(namespaced ? [{ indent: 0, line: ['Namespace', meta?.namespace || NONE] as Line }] : []),
@@ -79,6 +87,57 @@ export function describeService(service: Service, now: Date = new Date()): strin
     { indent: 1, line: ['Instances', `${status?.desiredInstances ?? 0} desired, ${status?.runningInstances ?? 0} running, ${status?.readyInstances ?? 0} ready`] },
     { indent: 1, line: ['Observed Generation', String(status?.observedGeneration ?? 0)] },
     { indent: 1, line: ['Message', status?.message || NONE] },
+  );
+  return render(lines);
+}
+
+/** A probe's state as a block under `title`, or `title: <none>` when the instance has no such probe. */
+function probeStatusLines(title: string, probe: ProbeStatus | undefined, now: Date): Array<{ indent: number; line: Line }> {
+  if (!probe) return [{ indent: 1, line: [title, NONE] }];
+  return [
+    { indent: 1, line: [title] },
+    { indent: 2, line: ['Healthy', probe.healthy ? 'yes' : 'no'] },
+    { indent: 2, line: ['Consecutive Successes', String(probe.consecutiveSuccesses)] },
+    { indent: 2, line: ['Consecutive Failures', String(probe.consecutiveFailures)] },
+    { indent: 2, line: ['Last Result', probe.lastResult || NONE] },
+    { indent: 2, line: ['Last Probe', timeText(probe.lastProbeAt, now)] },
+  ];
+}
+
+/** The last exit code; `<none>` before the first exit or when a signal ended the run; `-1 (unknown)` when runed could not tell. */
+function lastExitCodeText(status: Instance['status']): string {
+  if (!status || (status.lastExitSignal && status.lastExitCode === -1)) return NONE;
+  const text = lastExitText({ ...status, lastExitSignal: '' });
+  return text === 'unknown' ? '-1 (unknown)' : text;
+}
+
+export function describeInstance(instance: Instance, now: Date = new Date()): string {
+  const spec = instance.spec;
+  const status = instance.status;
+  const lines: Array<{ indent: number; line: Line }> = metaLines(instance.metadata, now, true);
+  lines.push(
+    { indent: 0, line: ['Spec'] },
+    { indent: 1, line: ['Service', spec?.service || NONE] },
+    { indent: 1, line: ['Service Generation', String(spec?.serviceGeneration ?? 0)] },
+    { indent: 1, line: ['Template Hash', spec?.templateHash || NONE] },
+    { indent: 1, line: ['Node', spec?.node || NONE] },
+    { indent: 0, line: ['Status'] },
+    { indent: 1, line: ['Phase', status?.phase || NONE] },
+    { indent: 1, line: ['Reason', status?.reason || NONE] },
+    { indent: 1, line: ['Message', status?.message || NONE] },
+    { indent: 1, line: ['Ready', status?.ready ? 'yes' : 'no'] },
+    { indent: 1, line: ['PID', status?.pid ? String(status.pid) : NONE] },
+    { indent: 1, line: ['Process Start Time', status?.processStartTime ? `${status.processStartTime} (clock ticks since boot)` : NONE] },
+    { indent: 1, line: ['Restarts', String(status?.restartCount ?? 0)] },
+    { indent: 1, line: ['Last Exit Code', lastExitCodeText(status)] },
+    { indent: 1, line: ['Last Exit Signal', status?.lastExitSignal || NONE] },
+    { indent: 1, line: ['Started', timeText(status?.startedAt, now)] },
+    { indent: 1, line: ['Finished', timeText(status?.finishedAt, now)] },
+    { indent: 1, line: ['Next Restart', timeText(status?.nextRestartAt, now)] },
+    ...probeStatusLines('Liveness', status?.liveness, now),
+    ...probeStatusLines('Readiness', status?.readiness, now),
+    { indent: 1, line: ['Memory Limit', status?.memoryLimit || NONE] },
+    { indent: 1, line: ['Log Path', status?.logPath || NONE] },
   );
   return render(lines);
 }

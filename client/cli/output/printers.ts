@@ -4,6 +4,7 @@
  * JSON and YAML; single objects print bare. Watch events print one per line in JSON.
  */
 import { stringify as stringifyYaml } from 'yaml';
+import { Instance, type InstanceStatus } from '../../../shared/gen/rune/v1/instance.js';
 import { Namespace } from '../../../shared/gen/rune/v1/namespace.js';
 import { Service } from '../../../shared/gen/rune/v1/service.js';
 import { EventType, WatchEvent } from '../../../shared/gen/rune/v1/watch_service.js';
@@ -26,7 +27,7 @@ export interface ResourcePrinter<T> {
   toJSON(item: T): unknown;
   name(item: T): string;
   /** Field of WatchEvent's object oneof holding this kind. */
-  eventField: 'service' | 'namespace';
+  eventField: 'service' | 'namespace' | 'instance';
 }
 
 const NONE = '<none>';
@@ -65,6 +66,56 @@ export const namespacePrinter: ResourcePrinter<Namespace> = {
   toJSON: (namespace) => Namespace.toJSON(namespace),
   name: (namespace) => `namespace/${namespace.metadata?.name ?? ''}`,
 };
+
+/**
+ * Instances: `ID SERVICE STATUS READY RESTARTS PID AGE`, wide adds `NODE LAST EXIT GENERATION`.
+ * STATUS is the phase with the reason in parentheses: `running`, `exited (CrashLoopBackOff)`.
+ */
+export const instancePrinter: ResourcePrinter<Instance> = {
+  singular: 'instance',
+  eventField: 'instance',
+  headers: ({ wide, allNamespaces }) => [
+    ...(allNamespaces ? ['NAMESPACE'] : []),
+    'ID', 'SERVICE', 'STATUS', 'READY', 'RESTARTS', 'PID', 'AGE',
+    ...(wide ? ['NODE', 'LAST EXIT', 'GENERATION'] : []),
+  ],
+  row(instance, { wide, allNamespaces, now }, event) {
+    const meta = instance.metadata;
+    const status = instance.status;
+    const cells = [
+      ...(allNamespaces ? [meta?.namespace ?? ''] : []),
+      meta?.name ?? '',
+      instance.spec?.service || NONE,
+      event === EventType.EVENT_TYPE_DELETED ? 'deleted' : instanceStatusText(status),
+      status?.ready ? 'yes' : 'no',
+      String(status?.restartCount ?? 0),
+      status?.pid ? String(status.pid) : NONE,
+      age(meta?.createdAt, now),
+    ];
+    if (wide) cells.push(instance.spec?.node || NONE, lastExitText(status), String(instance.spec?.serviceGeneration ?? 0));
+    return cells;
+  },
+  toJSON: (instance) => Instance.toJSON(instance),
+  name: (instance) => `instance/${instance.metadata?.name ?? ''}`,
+};
+
+/** `phase`, or `phase (reason)` when there is a reason; `<none>` before the first status. */
+export function instanceStatusText(status: InstanceStatus | undefined): string {
+  const phase = status?.phase || NONE;
+  return status?.reason ? `${phase} (${status.reason})` : phase;
+}
+
+/**
+ * The last run's exit: `0`, `137`, `SIGKILL` (killed), `unknown` (code -1 without a signal, e.g.
+ * an adopted process), or `<none>` when the instance has not exited yet.
+ */
+export function lastExitText(status: InstanceStatus | undefined): string {
+  if (!status) return NONE;
+  if (status.lastExitSignal) return status.lastExitSignal;
+  if (status.lastExitCode === -1) return 'unknown';
+  if (status.lastExitCode === 0 && status.finishedAt === undefined && status.restartCount === 0) return NONE;
+  return String(status.lastExitCode);
+}
 
 /** `a=1,b=2`, sorted by key. */
 export function formatLabels(labels: Record<string, string> | undefined): string {

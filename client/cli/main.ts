@@ -19,6 +19,8 @@ import { getCommand } from './commands/get.js';
 import { lintCommand } from './commands/lint.js';
 import { loginCommand } from './commands/login.js';
 import { namespaceCommand } from './commands/namespace.js';
+import { restartCommand } from './commands/restart.js';
+import { scaleCommand } from './commands/scale.js';
 import { versionCommand } from './commands/version.js';
 import { whoamiCommand } from './commands/whoami.js';
 import { COMMAND_KINDS, RESOURCES } from './resources.js';
@@ -43,6 +45,8 @@ const cli: Argv<GlobalArgs> = (yargs(args) as unknown as Argv)
   .command(getCommand)
   .command(describeCommand)
   .command(deleteCommand)
+  .command(scaleCommand)
+  .command(restartCommand)
   .command(namespaceCommand)
   .command(loginCommand)
   .command(whoamiCommand)

@@ -29,3 +29,13 @@ export function resourceKind(word: string, allowed: readonly ResourceKind[] = ['
   const list = allowed.map((k) => `${k} (${RESOURCES[k].slice(1).join(', ')})`).join(' or ');
   throw new UsageError(`unknown resource type "${word}"; use ${list}${didYouMeanSuffix(lower, forms)}`);
 }
+
+/** The service named by `word`: `web`, or `service/web` (any form of the word); UsageError for another kind. */
+export function serviceName(word: string): string {
+  const slash = word.indexOf('/');
+  if (slash === -1) return word;
+  const kind = resourceKind(word.slice(0, slash), ['services']);
+  const name = word.slice(slash + 1);
+  if (kind !== 'services' || name === '') throw new UsageError(`"${word}" does not name a service; use NAME or service/NAME`);
+  return name;
+}

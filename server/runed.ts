@@ -20,6 +20,11 @@ import { namespaceHandlers } from './api/handlers/namespace-handler.js';
 import { serviceHandlers } from './api/handlers/service-handler.js';
 import { systemHandlers } from './api/handlers/system-handler.js';
 import { watchHandlers } from './api/handlers/watch-handler.js';
+import { instanceHandlers } from './api/handlers/instance-handler.js';
+import type { BackoffOptions } from './orchestrator/instance-plan.js';
+import { startOrchestrator, type Orchestrator } from './orchestrator/orchestrator.js';
+import type { RolloutOptions } from './orchestrator/service-plan.js';
+import { ProcessRunner } from './runner/process-runner.js';
 import { bootstrap } from './auth/bootstrap.js';
 import { TokenService } from './auth/token-service.js';
 import { createLogger, type LogLevel } from './logger.js';
@@ -39,6 +44,12 @@ export interface RunedOptions {
   /** Environment for the CLI config path at bootstrap (HOME, RUNE_CONFIG). */
   env?: NodeJS.ProcessEnv;
   store?: Pick<LevelStoreOptions, 'retainEvents' | 'retainMs' | 'compactEveryMs'>;
+  /** Orchestrator tuning (tests shorten the restart backoff). */
+  /**
+   * Orchestrator tuning (tests shorten the restart backoff). `enabled: false` serves the API
+   * without running any workload, for tests of the API's own effects on the store.
+   */
+  orchestrator?: { enabled?: boolean; backoff?: Partial<BackoffOptions>; rollout?: Partial<RolloutOptions>; pollMs?: number; logMaxBytes?: number };
 }
 
 export interface Runed {
@@ -46,6 +57,8 @@ export interface Runed {
   grpcAddr: string;
   dataDir: string;
   store: Store;
+  /** Undefined when started with `orchestrator.enabled: false`. */
+  orchestrator: Orchestrator | undefined;
   /** The admin token file if this start bootstrapped. */
   bootstrapTokenFile: string | undefined;
   /** Graceful stop: NOT_SERVING, end streams, drain calls, close the store. */
@@ -66,13 +79,21 @@ export async function startRuned(options: RunedOptions): Promise<Runed> {
   const kinds = defaultKinds();
   const store = await openLevelStore(join(dataDir, 'store'), { kinds, ...options.store });
   let server: grpc.Server | undefined;
+  let orchestrator: Orchestrator | undefined;
   try {
     const tokens = await TokenService.open(store, join(dataDir, 'signing.key'));
+    const tuning = options.orchestrator ?? {};
+    if (tuning.enabled !== false) {
+      const runner = new ProcessRunner({ dataDir, log, pollMs: tuning.pollMs, logMaxBytes: tuning.logMaxBytes });
+      // Adoption of instances that kept running while runed was down happens in the first pass.
+      orchestrator = await startOrchestrator({ store, runner, log, dataDir, backoff: tuning.backoff, rollout: tuning.rollout });
+    }
     const shutdown = new AbortController();
     const dispatch = { chain: interceptors({ tokens, log }), log, shutdown: shutdown.signal };
     const handlers: HandlerMap = {
       ...namespaceHandlers(store),
       ...serviceHandlers(store, kinds),
+      ...instanceHandlers(store, kinds),
       ...watchHandlers(store, kinds),
       ...authHandlers(),
       ...systemHandlers(store, runeVersion(), 'leveldb'),
@@ -98,10 +119,12 @@ export async function startRuned(options: RunedOptions): Promise<Runed> {
 
     let stopping: Promise<void> | undefined;
     const srv = server;
+    const orch = orchestrator;
     return {
       grpcAddr,
       dataDir,
       store,
+      orchestrator: orch,
       bootstrapTokenFile,
       stop: () =>
         (stopping ??= (async () => {
@@ -109,6 +132,8 @@ export async function startRuned(options: RunedOptions): Promise<Runed> {
           for (const { definition } of apiServices) health.setStatus(definition.fullName, 'NOT_SERVING');
           shutdown.abort();
           await drain(srv);
+          // Workloads keep running: the next runed adopts them.
+          await orch?.stop();
           tokens.stop();
           await store.close();
           log.info('runed stopped');
@@ -116,6 +141,7 @@ export async function startRuned(options: RunedOptions): Promise<Runed> {
     };
   } catch (err) {
     server?.forceShutdown();
+    await orchestrator?.stop();
     await store.close();
     throw err;
   }

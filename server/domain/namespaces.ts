@@ -4,6 +4,7 @@
  */
 import { RuneError } from '../../shared/errors.js';
 import type { Namespace } from '../../shared/gen/rune/v1/namespace.js';
+import type { Service } from '../../shared/gen/rune/v1/service.js';
 import type { ListMeta } from '../../shared/gen/rune/v1/meta.js';
 import { validateDnsLabel } from '../../shared/spec/names.js';
 import type { Store, WriteOp } from '../store/store.js';
@@ -12,7 +13,7 @@ import { newMeta, parseLabelSelector, throwIfInvalid } from './objects.js';
 export const DEFAULT_NAMESPACE = 'default';
 
 /** Kinds that live inside a namespace and block its deletion. */
-const NAMESPACED_KINDS = ['services'] as const;
+const NAMESPACED_KINDS = ['services', 'instances'] as const;
 
 export async function createNamespace(store: Store, name: string, labels: Record<string, string> = {}): Promise<Namespace> {
   const violation = validateDnsLabel('metadata.name', name);
@@ -31,10 +32,16 @@ export async function listNamespaces(store: Store, options: { limit?: number; co
   return { namespaces: page.items, listMeta: { revision: page.revision, continueToken: page.continueToken } };
 }
 
+/**
+ * Deletes a namespace. An empty one goes at once. With `cascade`, a non-empty one is marked
+ * (deletionTimestamp: nothing new can be created in it), its services are deleted through their
+ * finalizers, so every instance is stopped, and the namespace controller removes the record once
+ * it is empty. Without `cascade`, a non-empty namespace is FAILED_PRECONDITION.
+ */
 export async function deleteNamespace(store: Store, name: string, options: { cascade: boolean }): Promise<Namespace> {
   if (name === DEFAULT_NAMESPACE) throw new RuneError('FAILED_PRECONDITION', 'the default namespace cannot be deleted');
-  await getNamespace(store, name);
-  const contents: WriteOp[] = [];
+  const namespace = await getNamespace(store, name);
+  const services: Service[] = [];
   const held: string[] = [];
   for (const kind of NAMESPACED_KINDS) {
     let continueToken = '';
@@ -42,16 +49,23 @@ export async function deleteNamespace(store: Store, name: string, options: { cas
       const page = await store.list(kind, { namespace: name, limit: 5000, continueToken });
       for (const item of page.items) {
         held.push(`${kind}/${item.metadata!.name}`);
-        contents.push({ op: 'delete', kind, namespace: name, name: item.metadata!.name, resourceVersion: item.metadata!.resourceVersion });
+        if (kind === 'services') services.push(item as Service);
       }
       continueToken = page.continueToken;
     } while (continueToken);
   }
-  if (held.length > 0 && !options.cascade) {
+  if (held.length === 0) {
+    return store.delete<Namespace>('namespaces', '', name, { resourceVersion: namespace.metadata!.resourceVersion });
+  }
+  if (!options.cascade) {
     const shown = held.slice(0, 5).join(', ') + (held.length > 5 ? `, … (${held.length} in all)` : '');
     throw new RuneError('FAILED_PRECONDITION', `namespace "${name}" is not empty (${shown}); delete those first or pass --cascade`);
   }
-  // One commit: the contents (each at the version listed, so nothing changed meanwhile) and the namespace.
-  const result = await store.commit([...contents, { op: 'delete', kind: 'namespaces', namespace: '', name }]);
+  // One commit: mark the namespace and every service (each at the version listed).
+  const now = new Date();
+  const mark = <T extends Namespace | Service>(o: T): T => (o.metadata!.deletionTimestamp ? o : { ...o, metadata: { ...o.metadata!, deletionTimestamp: now } });
+  const ops: WriteOp[] = services.map((s) => ({ op: 'update', kind: 'services', object: mark(s) }));
+  ops.push({ op: 'update', kind: 'namespaces', object: mark(namespace) });
+  const result = await store.commit(ops);
   return result.objects[result.objects.length - 1] as Namespace;
 }

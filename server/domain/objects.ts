@@ -1,6 +1,7 @@
 /** Small helpers shared by the domain modules. */
 import { RuneError, type FieldViolation } from '../../shared/errors.js';
 import type { ObjectMeta } from '../../shared/gen/rune/v1/meta.js';
+import type { Store, StoredObject } from '../store/store.js';
 
 /** Fresh metadata for a new object; the store fills uid, versions and timestamps. */
 export function newMeta(name: string, namespace: string, labels: Record<string, string> = {}): ObjectMeta {
@@ -27,3 +28,15 @@ export function parseLabelSelector(selector: string): Record<string, string> {
 
 export const notFoundNamespace = (namespace: string): RuneError =>
   RuneError.notFound(`namespace "${namespace}" not found; create it with \`rune namespace create ${namespace}\``);
+
+/**
+ * Deletes `object`, honouring finalizers: with finalizers it is only marked (deletionTimestamp)
+ * and the owning controller removes it after cleaning up; without, it goes at once. Conditional
+ * on the version read, so nothing that changed meanwhile is deleted blindly.
+ */
+export async function requestDelete<T extends StoredObject>(store: Store, kind: string, object: T): Promise<T> {
+  const meta = object.metadata!;
+  if (meta.finalizers.length === 0) return store.delete<T>(kind, meta.namespace, meta.name, { resourceVersion: meta.resourceVersion });
+  if (meta.deletionTimestamp) return object;
+  return store.update<T>(kind, { ...object, metadata: { ...meta, deletionTimestamp: new Date() } });
+}

@@ -5,11 +5,13 @@
  */
 import { RuneError } from '../../shared/errors.js';
 import type { ListMeta } from '../../shared/gen/rune/v1/meta.js';
+import type { Namespace } from '../../shared/gen/rune/v1/namespace.js';
 import type { Service } from '../../shared/gen/rune/v1/service.js';
 import { applyServiceDefaults, validateService } from '../../shared/spec/service-spec.js';
 import { canonicalJson } from '../store/kinds.js';
 import type { Store } from '../store/store.js';
-import { newMeta, notFoundNamespace, parseLabelSelector, throwIfInvalid } from './objects.js';
+import { SERVICE_FINALIZER } from './finalizers.js';
+import { newMeta, notFoundNamespace, parseLabelSelector, requestDelete, throwIfInvalid } from './objects.js';
 
 export type CastResult = 'created' | 'updated' | 'configured' | 'unchanged';
 
@@ -28,9 +30,15 @@ export async function castService(store: Store, input: Service, options: { dryRu
   const namespaceMissing = () => notFoundNamespace(meta.namespace);
   for (let attempt = 0; ; attempt++) {
     const current = await store.get<Service>('services', meta.namespace, meta.name);
+    if (current?.metadata?.deletionTimestamp) {
+      throw new RuneError('FAILED_PRECONDITION', `service "${meta.name}" is being deleted (its instances are stopping); cast it again once it is gone`);
+    }
+    await checkDependencies(store, desired);
     if (!current) {
-      if (!(await store.get('namespaces', '', meta.namespace))) throw namespaceMissing();
-      const fresh: Service = { metadata: newMeta(meta.name, meta.namespace, meta.labels), spec: desired.spec, status: undefined, restartEpoch: 0 };
+      const namespace = await store.get<Namespace>('namespaces', '', meta.namespace);
+      if (!namespace) throw namespaceMissing();
+      if (namespace.metadata?.deletionTimestamp) throw new RuneError('FAILED_PRECONDITION', `namespace "${meta.namespace}" is being deleted; nothing new can be created in it`);
+      const fresh: Service = { metadata: { ...newMeta(meta.name, meta.namespace, meta.labels), finalizers: [SERVICE_FINALIZER] }, spec: desired.spec, status: undefined, restartEpoch: 0 };
       if (options.dryRun) return { service: fresh, result: 'created' };
       try {
         const { objects } = await store.commit([
@@ -81,6 +89,75 @@ export async function listServices(store: Store, namespace: string, options: { l
   return { services: page.items, listMeta: { revision: page.revision, continueToken: page.continueToken } };
 }
 
+/**
+ * Deletes a service. Its instances are stopped first: the service is marked (deletionTimestamp)
+ * and the service controller removes the record once they are gone.
+ */
 export async function deleteService(store: Store, namespace: string, name: string, resourceVersion: number): Promise<Service> {
-  return store.delete<Service>('services', namespace, name, { resourceVersion: resourceVersion || undefined });
+  const service = await getService(store, namespace, name);
+  if (resourceVersion && resourceVersion !== service.metadata!.resourceVersion) {
+    throw new RuneError('ABORTED', `service "${name}": resourceVersion ${resourceVersion} is stale (current ${service.metadata!.resourceVersion}); read it again and retry`);
+  }
+  return requestDelete(store, 'services', service);
+}
+
+/** Sets spec.scale alone (no other spec field changes, so no rolling update). */
+export async function scaleService(store: Store, namespace: string, name: string, scale: number): Promise<Service> {
+  if (!Number.isInteger(scale) || scale < 0 || scale > 1000) throw RuneError.invalid('scale', `must be a whole number from 0 to 1000 (got ${scale})`);
+  return updateService(store, namespace, name, (s) => ({ ...s, spec: { ...s.spec!, scale } }));
+}
+
+/** Bumps the restart epoch: every instance is replaced by a rolling update. */
+export async function restartService(store: Store, namespace: string, name: string): Promise<Service> {
+  return updateService(store, namespace, name, (s) => ({ ...s, restartEpoch: s.restartEpoch + 1 }));
+}
+
+/** Read, change, compare-and-set; retried when another writer got there first. */
+async function updateService(store: Store, namespace: string, name: string, change: (s: Service) => Service): Promise<Service> {
+  for (let attempt = 0; ; attempt++) {
+    const service = await getService(store, namespace, name);
+    if (service.metadata?.deletionTimestamp) throw new RuneError('FAILED_PRECONDITION', `service "${name}" is being deleted`);
+    try {
+      return await store.update('services', change(service));
+    } catch (err) {
+      if (err instanceof RuneError && err.code === 'ABORTED' && attempt < CAST_RETRIES) continue; // transient: re-read
+      throw err;
+    }
+  }
+}
+
+/**
+ * Rejects a dependency cycle among the services of the namespace (with this one as cast), or a
+ * dependency on itself. Missing dependencies are allowed: the instance waits for them.
+ */
+async function checkDependencies(store: Store, service: Service): Promise<void> {
+  const meta = service.metadata!;
+  const deps = service.spec?.dependencies ?? [];
+  if (deps.length === 0) return;
+  const graph = new Map<string, string[]>();
+  let continueToken = '';
+  do {
+    const page = await store.list<Service>('services', { namespace: meta.namespace, limit: 5000, continueToken });
+    for (const s of page.items) graph.set(s.metadata!.name, s.spec?.dependencies ?? []);
+    continueToken = page.continueToken;
+  } while (continueToken);
+  graph.set(meta.name, deps);
+  // Depth-first search from this service for a path back to it.
+  const path: string[] = [meta.name];
+  const seen = new Set<string>();
+  const visit = (node: string): boolean => {
+    for (const next of graph.get(node) ?? []) {
+      if (next === meta.name) {
+        path.push(next);
+        return true;
+      }
+      if (seen.has(next)) continue;
+      seen.add(next);
+      path.push(next);
+      if (visit(next)) return true;
+      path.pop();
+    }
+    return false;
+  };
+  if (visit(meta.name)) throw RuneError.invalid('dependencies', `dependency cycle: ${path.join(' → ')}; remove one of these dependencies`);
 }

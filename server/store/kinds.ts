@@ -55,13 +55,21 @@ export class KindRegistry {
   }
 }
 
-/** Stable JSON: object keys sorted, so equal values give equal strings (maps included). */
+/**
+ * Stable JSON: object keys sorted, so equal values give equal strings (maps included). An empty
+ * `_unknownFields` (ts-proto's place for unknown fields, present on every decoded message) is
+ * left out, so a decoded message and a freshly built equal one compare equal.
+ */
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => {
     if (v instanceof Uint8Array) return Buffer.from(v).toString('base64');
     if (v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date)) {
       const sorted: Record<string, unknown> = {};
-      for (const k of Object.keys(v as object).sort()) sorted[k] = (v as Record<string, unknown>)[k];
+      for (const k of Object.keys(v as object).sort()) {
+        const field = (v as Record<string, unknown>)[k];
+        if (k === '_unknownFields' && (!field || Object.keys(field as object).length === 0)) continue;
+        sorted[k] = field;
+      }
       return sorted;
     }
     return v;

@@ -23,7 +23,7 @@ describe('services API (real gRPC, real LevelDB)', function () {
   let md: grpc.Metadata;
 
   before(async () => {
-    t = await startTestRuned();
+    t = await startTestRuned({ orchestrator: { enabled: false } }); // API effects on the store alone
     c = clients(t.runed.grpcAddr);
     md = auth(t.token);
   });
@@ -164,10 +164,16 @@ describe('services API (real gRPC, real LevelDB)', function () {
     const err = await failsAndChangesNothing(() => call(c.namespaces, c.namespaces.deleteNamespace, { name: 'dev', cascade: false }, md));
     expect(err.code).to.equal(grpc.status.FAILED_PRECONDITION);
     expect(err.details).to.include('--cascade');
-    await call(c.namespaces, c.namespaces.deleteNamespace, { name: 'dev', cascade: true }, md);
+    // Cascade marks the namespace and its services; the controllers (off in this suite) stop the
+    // instances and remove the records (test/orchestrator covers that part).
+    const marked = await call(c.namespaces, c.namespaces.deleteNamespace, { name: 'dev', cascade: true }, md);
+    expect(marked.namespace!.metadata!.deletionTimestamp).to.be.instanceOf(Date);
     const left = await call(c.services, c.services.listServices, { namespace: 'dev', options: undefined }, md);
-    expect(left.services).to.deep.equal([]);
-    expect((await failure(call(c.namespaces, c.namespaces.getNamespace, { name: 'dev' }, md))).code).to.equal(grpc.status.NOT_FOUND);
+    expect(left.services.length).to.equal(5);
+    expect(left.services.every((s) => s.metadata!.deletionTimestamp instanceof Date)).to.equal(true);
+    const refused = await failsAndChangesNothing(() => cast(aService({ name: 'late', namespace: 'dev', command: 'sleep' })));
+    expect(refused.code).to.equal(grpc.status.FAILED_PRECONDITION);
+    expect(refused.details).to.include('being deleted');
   });
 
   it('refuses to delete the default namespace', async () => {
@@ -175,10 +181,17 @@ describe('services API (real gRPC, real LevelDB)', function () {
     expect(err.code).to.equal(grpc.status.FAILED_PRECONDITION);
   });
 
-  it('deletes a service; deleting it again is NOT_FOUND', async () => {
+  it('deletes a service by marking it for its finalizer; a missing one is NOT_FOUND', async () => {
+    const { service } = await call(c.services, c.services.deleteService, { namespace: 'default', name: 'api', resourceVersion: 0 }, md);
+    // The instances are stopped first: the service controller removes the record after (test/orchestrator).
+    expect(service!.metadata!.deletionTimestamp).to.be.instanceOf(Date);
+    expect(service!.metadata!.finalizers).to.deep.equal(['rune.dev/instances']);
+    const before = t.runed.store.revision;
     await call(c.services, c.services.deleteService, { namespace: 'default', name: 'api', resourceVersion: 0 }, md);
-    expect((await failure(get('api'))).code).to.equal(grpc.status.NOT_FOUND);
-    const err = await failsAndChangesNothing(() => call(c.services, c.services.deleteService, { namespace: 'default', name: 'api', resourceVersion: 0 }, md));
+    expect(t.runed.store.revision, 'deleting again changes nothing').to.equal(before);
+    const err = await failsAndChangesNothing(() => call(c.services, c.services.deleteService, { namespace: 'default', name: 'never', resourceVersion: 0 }, md));
     expect(err.code).to.equal(grpc.status.NOT_FOUND);
+    const stale = await failsAndChangesNothing(() => call(c.services, c.services.deleteService, { namespace: 'default', name: 'web', resourceVersion: 1 }, md));
+    expect(stale.code).to.equal(grpc.status.ABORTED);
   });
 });

@@ -33,7 +33,7 @@ describe('watch API (real gRPC)', function () {
   let md: grpc.Metadata;
 
   before(async () => {
-    t = await startTestRuned({ store: { retainEvents: 20, retainMs: 0, compactEveryMs: 0 } });
+    t = await startTestRuned({ store: { retainEvents: 20, retainMs: 0, compactEveryMs: 0 }, orchestrator: { enabled: false } });
     c = clients(t.runed.grpcAddr);
     md = auth(t.token);
     await call(c.namespaces, c.namespaces.createNamespace, { namespace: aNamespace({ name: 'dev' }) }, md);

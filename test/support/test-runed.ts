@@ -6,6 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { AuthServiceClient } from '../../shared/gen/rune/v1/auth_service.js';
+import { ExecServiceClient } from '../../shared/gen/rune/v1/exec_service.js';
+import { InstanceServiceClient } from '../../shared/gen/rune/v1/instance_service.js';
+import { LogServiceClient } from '../../shared/gen/rune/v1/log_service.js';
 import { NamespaceServiceClient } from '../../shared/gen/rune/v1/namespace_service.js';
 import { ServiceServiceClient } from '../../shared/gen/rune/v1/service_service.js';
 import { SystemServiceClient } from '../../shared/gen/rune/v1/system_service.js';
@@ -66,6 +69,9 @@ export function clients(addr: string) {
   const all = {
     namespaces: new NamespaceServiceClient(addr, creds, options),
     services: new ServiceServiceClient(addr, creds, options),
+    instances: new InstanceServiceClient(addr, creds, options),
+    logs: new LogServiceClient(addr, creds, options),
+    exec: new ExecServiceClient(addr, creds, options),
     watch: new WatchServiceClient(addr, creds, options),
     auth: new AuthServiceClient(addr, creds, options),
     system: new SystemServiceClient(addr, creds, options),

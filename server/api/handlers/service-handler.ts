@@ -5,9 +5,11 @@ import type {
   DeleteServiceRequest,
   GetServiceRequest,
   ListServicesRequest,
+  RestartServiceRequest,
+  ScaleServiceRequest,
   WatchServicesRequest,
 } from '../../../shared/gen/rune/v1/service_service.js';
-import { castService, deleteService, getService, listServices } from '../../domain/services.js';
+import { castService, deleteService, getService, listServices, restartService, scaleService } from '../../domain/services.js';
 import type { KindRegistry } from '../../store/kinds.js';
 import type { Store } from '../../store/store.js';
 import type { CallContext } from '../chain.js';
@@ -25,6 +27,8 @@ export function serviceHandlers(store: Store, kinds: KindRegistry): HandlerMap {
     '/rune.v1.ServiceService/DeleteService': async (req: DeleteServiceRequest) => ({
       service: await deleteService(store, req.namespace, req.name, req.resourceVersion),
     }),
+    '/rune.v1.ServiceService/ScaleService': async (req: ScaleServiceRequest) => ({ service: await scaleService(store, req.namespace, req.name, req.scale) }),
+    '/rune.v1.ServiceService/RestartService': async (req: RestartServiceRequest) => ({ service: await restartService(store, req.namespace, req.name) }),
     '/rune.v1.ServiceService/WatchServices': (req: WatchServicesRequest, ctx: CallContext, call: ServerWritableStream<unknown, unknown>) =>
       serveSingleWatch({ store, kinds, ctx, call, spec: { watchId: 0, kind: 'services', namespace: req.namespace, fromRevision: req.fromRevision } }),
   };

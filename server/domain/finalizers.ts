@@ -1,0 +1,12 @@
+/**
+ * Finalizers and well-known labels. An object with finalizers is not removed by a delete: the
+ * delete sets metadata.deletionTimestamp, and the controller owning each finalizer does its
+ * cleanup, then removes the record.
+ */
+
+/** On services: their instances are stopped and removed before the service record goes. */
+export const SERVICE_FINALIZER = 'rune.dev/instances';
+/** On instances: the process is stopped before the instance record goes. */
+export const INSTANCE_FINALIZER = 'rune.dev/process';
+/** Label on instances naming their service. */
+export const SERVICE_LABEL = 'rune.dev/service';

@@ -1,0 +1,100 @@
+/**
+ * Wires the controllers: informers on services, instances and namespaces feed keyed work queues
+ * (watch events only enqueue keys); the runner's exit reports and the health monitor's findings
+ * enqueue instance keys.
+ */
+import type { Logger } from 'pino';
+import type { Instance } from '../../shared/gen/rune/v1/instance.js';
+import type { Namespace } from '../../shared/gen/rune/v1/namespace.js';
+import type { Service } from '../../shared/gen/rune/v1/service.js';
+import { Informer } from '../store/informer.js';
+import type { Store } from '../store/store.js';
+import type { Runner } from '../runner/runner.js';
+import { HealthMonitor } from './health-monitor.js';
+import { InstanceController, instanceKey } from './instance-controller.js';
+import { DEFAULT_BACKOFF, type BackoffOptions } from './instance-plan.js';
+import { NamespaceController } from './namespace-controller.js';
+import { ServiceController } from './service-controller.js';
+import { DEFAULT_ROLLOUT, type RolloutOptions } from './service-plan.js';
+import { WorkQueue } from './work-queue.js';
+
+export interface OrchestratorOptions {
+  store: Store;
+  runner: Runner;
+  log: Logger;
+  dataDir: string;
+  backoff?: Partial<BackoffOptions>;
+  rollout?: Partial<RolloutOptions>;
+}
+
+export interface Orchestrator {
+  instances: Informer<Instance>;
+  services: Informer<Service>;
+  /** Number of processes supervised. */
+  readonly supervised: number;
+  /** Resolves when every queue is empty (for tests and readiness). */
+  drained(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startOrchestrator(options: OrchestratorOptions): Promise<Orchestrator> {
+  const { store, runner, log } = options;
+  const [services, instances, namespaces] = await Promise.all([
+    Informer.start<Service>(store, 'services'),
+    Informer.start<Instance>(store, 'instances'),
+    Informer.start<Namespace>(store, 'namespaces'),
+  ]);
+  const queueLog = log.child({ component: 'orchestrator' });
+  let instanceQueue: WorkQueue;
+  const health = new HealthMonitor((key) => instanceQueue.add(key));
+  const instanceController = new InstanceController(
+    { store, runner, services, instances, health, log: queueLog, dataDir: options.dataDir, backoff: { ...DEFAULT_BACKOFF, ...options.backoff } },
+    (key) => instanceQueue.add(key),
+  );
+  instanceQueue = new WorkQueue('instances', (key) => instanceController.reconcile(key), { concurrency: 8, log: queueLog });
+  const serviceController = new ServiceController({ store, services, instances, rollout: { ...DEFAULT_ROLLOUT, ...options.rollout }, log: queueLog });
+  const serviceQueue = new WorkQueue('services', (key) => serviceController.reconcile(key), { concurrency: 4, log: queueLog });
+  const namespaceController = new NamespaceController({ store, namespaces, services, instances });
+  const namespaceQueue = new WorkQueue('namespaces', (key) => namespaceController.reconcile(key), { concurrency: 1, log: queueLog });
+
+  const key = (o: { metadata?: { namespace: string; name: string } }) => instanceKey(o.metadata!.namespace, o.metadata!.name);
+  services.onChange((service) => {
+    serviceQueue.add(key(service));
+    const ns = service.metadata!.namespace;
+    for (const i of instances.filter((i) => i.metadata?.namespace === ns && i.spec?.service === service.metadata!.name)) instanceQueue.add(key(i));
+    namespaceQueue.add(ns);
+  });
+  instances.onChange((instance, type) => {
+    const ns = instance.metadata!.namespace;
+    if (type !== 'DELETED') instanceQueue.add(key(instance));
+    serviceQueue.add(instanceKey(ns, instance.spec?.service ?? ''));
+    // Dependents waiting for a ready instance in this namespace get another look.
+    for (const i of instances.filter((i) => i.metadata?.namespace === ns && i.status?.reason === 'WaitingForDependencies')) instanceQueue.add(key(i));
+    if (type === 'DELETED') namespaceQueue.add(ns);
+  });
+  namespaces.onChange((namespace) => namespaceQueue.add(namespace.metadata!.name));
+
+  // Everything already stored gets a first look: adoption of running instances happens here.
+  for (const i of instances.values()) instanceQueue.add(key(i));
+  for (const s of services.values()) serviceQueue.add(key(s));
+  for (const n of namespaces.values()) namespaceQueue.add(n.metadata!.name);
+
+  return {
+    instances,
+    services,
+    get supervised() {
+      return instanceController.supervised;
+    },
+    drained: async () => {
+      await Promise.all([serviceQueue.drained(), instanceQueue.drained(), namespaceQueue.drained()]);
+    },
+    stop: async () => {
+      services.stop();
+      instances.stop();
+      namespaces.stop();
+      health.stop();
+      await Promise.all([serviceQueue.stop(), instanceQueue.stop(), namespaceQueue.stop()]);
+      await runner.close();
+    },
+  };
+}

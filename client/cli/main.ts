@@ -18,6 +18,7 @@ import { describeCommand } from './commands/describe.js';
 import { getCommand } from './commands/get.js';
 import { lintCommand } from './commands/lint.js';
 import { loginCommand } from './commands/login.js';
+import { logsCommand } from './commands/logs.js';
 import { namespaceCommand } from './commands/namespace.js';
 import { restartCommand } from './commands/restart.js';
 import { scaleCommand } from './commands/scale.js';
@@ -47,6 +48,7 @@ const cli: Argv<GlobalArgs> = (yargs(args) as unknown as Argv)
   .command(deleteCommand)
   .command(scaleCommand)
   .command(restartCommand)
+  .command(logsCommand)
   .command(namespaceCommand)
   .command(loginCommand)
   .command(whoamiCommand)

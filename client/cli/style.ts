@@ -6,7 +6,7 @@ export function useColor(flag: boolean | undefined, stream: { isTTY?: boolean },
   return flag !== false && !env.NO_COLOR && stream.isTTY === true;
 }
 
-const CODES = { red: 31, green: 32, yellow: 33, cyan: 36, bold: 1, dim: 2 } as const;
+const CODES = { red: 31, green: 32, yellow: 33, blue: 34, magenta: 35, cyan: 36, bold: 1, dim: 2 } as const;
 export type Colour = keyof typeof CODES;
 
 /** `text` wrapped in the ANSI codes for `colour` when `on`, else unchanged. */

@@ -15,6 +15,7 @@ import type { Informer } from '../store/informer.js';
 import { canonicalJson } from '../store/kinds.js';
 import type { Store } from '../store/store.js';
 import { instanceEnv } from '../runner/instance-env.js';
+import { listeningTcpPorts } from '../runner/proc.js';
 import type { ExitInfo, ProcessHandle, Runner, StartRequest } from '../runner/runner.js';
 import type { HealthMonitor, ProbeState } from './health-monitor.js';
 import { decideAfterExit, type BackoffOptions, type RestartPolicy } from './instance-plan.js';
@@ -94,7 +95,10 @@ export class InstanceController {
 
     // Deleted, or its service is gone: stop the process, then remove the record.
     if (instance.metadata?.deletionTimestamp || !service) {
-      const handle = this.owned.get(key);
+      // What we supervise, or a recorded process still alive for any other reason: never leave
+      // a process behind a deleted record.
+      const recorded = status.pid ? { pid: status.pid, startTime: status.processStartTime, logPath: status.logPath } : undefined;
+      const handle = this.owned.get(key) ?? (recorded && runner.isAlive(recorded) ? recorded : undefined);
       if (handle) {
         // Waiting: stop() resolves when the process is gone (SIGKILL after the timeout).
         await this.stop(key, name, handle, instance, service, '');
@@ -175,16 +179,24 @@ export class InstanceController {
     const previous = instance.status?.restartCount ? instance.status.message.replace(/; restarting.*$/, '') : '';
     const written = await this.writeStatus(instance, { phase: 'starting', reason: '', message: previous ? `last run: ${previous}` : '' });
     this.keyById.set(meta.name, key);
+    // It could not start at all (port taken, command or working dir missing): record it like a
+    // failed run, so the restart policy and backoff apply and describe shows why.
+    const startFailed = async (message: string): Promise<ReconcileResult> => {
+      const decision = decideAfterExit({ policy: spec.restartPolicy as RestartPolicy, exit: { code: -1, signal: '', daemonized: false, at: new Date() }, status: written.status ?? emptyStatus(), now: new Date(), backoff: this.deps.backoff });
+      await this.writeStatus(written, { ...decision.status, phase: 'failed', reason: 'StartFailed', message });
+      return decision.restart ? { requeueAfterMs: Math.max(0, decision.status.nextRestartAt!.getTime() - Date.now()) } : undefined;
+    };
+    const tcpPorts = request.ports.filter((p) => (p.protocol || 'tcp') === 'tcp').map((p) => p.port);
+    if (tcpPorts.length > 0) {
+      const listening = listeningTcpPorts();
+      const taken = tcpPorts.filter((p) => listening.has(p));
+      if (taken.length > 0) return startFailed(`port ${taken.join(', ')} is already in use by another process; free it or change ports[].port`);
+    }
     let result;
     try {
       result = await this.deps.runner.start(request);
     } catch (err) {
-      // It could not start at all (command missing, working dir missing): record it like a
-      // failed run, so the restart policy and backoff apply and describe shows why.
-      const error = RuneError.from(err);
-      const decision = decideAfterExit({ policy: spec.restartPolicy as RestartPolicy, exit: { code: -1, signal: '', daemonized: false, at: new Date() }, status: written.status ?? emptyStatus(), now: new Date(), backoff: this.deps.backoff });
-      await this.writeStatus(written, { ...decision.status, phase: 'failed', reason: 'StartFailed', message: error.message });
-      return decision.restart ? { requeueAfterMs: Math.max(0, decision.status.nextRestartAt!.getTime() - Date.now()) } : undefined;
+      return startFailed(RuneError.from(err).message);
     }
     const handle = { pid: result.pid, startTime: result.startTime, logPath: result.logPath };
     this.owned.set(key, handle);
@@ -211,7 +223,8 @@ export class InstanceController {
     const signal = service?.spec?.stopSignal || 'SIGTERM';
     const timeoutMs = (service?.spec?.stopTimeoutSeconds || 10) * 1000;
     await this.deps.runner.stop(id, handle, { signal, timeoutMs });
-    this.owned.delete(key);
+    // The exit may already have been recorded and a new process started: forget only this one.
+    if (this.owned.get(key) === handle) this.owned.delete(key);
     if (!cause) this.stopping.delete(key);
   }
 

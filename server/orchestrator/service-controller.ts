@@ -15,7 +15,7 @@ import type { Informer } from '../store/informer.js';
 import { canonicalJson } from '../store/kinds.js';
 import type { Store, WriteOp } from '../store/store.js';
 import { emptyStatus } from './instance-controller.js';
-import { computeServicePlan, templateHash, type RolloutOptions } from './service-plan.js';
+import { HOST_PORT_ROLLOUT, computeServicePlan, templateHash, type RolloutOptions } from './service-plan.js';
 import type { ReconcileResult } from './work-queue.js';
 
 
@@ -57,7 +57,10 @@ export class ServiceController {
       });
       return;
     }
-    const plan = computeServicePlan(service, own, this.deps.rollout);
+    // Instances of a service with declared ports share the host's ports: a surge instance could
+    // not bind while the old one runs, so such services replace in place (stop one, start one).
+    const rollout = (service.spec?.ports.length ?? 0) > 0 ? HOST_PORT_ROLLOUT : this.deps.rollout;
+    const plan = computeServicePlan(service, own, rollout);
     const ops: WriteOp[] = [];
     const hash = templateHash(service);
     const taken = new Set<string>();

@@ -7,7 +7,8 @@
  * changes): start up to `maxSurge` new instances beyond `scale`, and delete old ones only
  * while at least `scale - maxUnavailable` instances stay ready. With the defaults
  * (maxSurge 1, maxUnavailable 0) a service never drops below its ready count during an update,
- * so there is no moment with zero ready instances.
+ * so there is no moment with zero ready instances. Services with declared (host) ports use
+ * HOST_PORT_ROLLOUT instead: replace one at a time in place.
  */
 import { createHash } from 'node:crypto';
 import type { Instance } from '../../shared/gen/rune/v1/instance.js';
@@ -22,6 +23,12 @@ export interface RolloutOptions {
 }
 
 export const DEFAULT_ROLLOUT: RolloutOptions = { maxSurge: 1, maxUnavailable: 0 };
+
+/**
+ * For services that declare ports: their instances bind the same host ports, so a new one can
+ * only start once an old one stopped. One at a time; with scale ≥ 2 some stay ready throughout.
+ */
+export const HOST_PORT_ROLLOUT: RolloutOptions = { maxSurge: 0, maxUnavailable: 1 };
 
 export interface ServicePlan {
   /** New instances to create with the current template. */

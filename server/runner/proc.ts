@@ -101,3 +101,28 @@ export function liveGroupSizes(): Map<number, number> {
   }
   return sizes;
 }
+
+/**
+ * TCP ports some process on this machine listens on (any address), from /proc/net/tcp and
+ * tcp6: state 0A is LISTEN. Read before starting an instance that declares ports, so a port
+ * already taken is reported as such instead of as an anonymous crash.
+ */
+export function listeningTcpPorts(): Set<number> {
+  requireLinux('listeningTcpPorts');
+  const ports = new Set<number>();
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue; // no IPv6 on this machine
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      if (fields[3] !== '0A') continue;
+      const port = parseInt(fields[1]?.split(':')[1] ?? '', 16);
+      if (Number.isInteger(port)) ports.add(port);
+    }
+  }
+  return ports;
+}

@@ -226,6 +226,23 @@ describe('orchestrator (real runed, real processes)', function () {
     await readyPids('good', 1);
   });
 
+  it('a port already taken by another process fails the instance with that reason', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      await cast({ name: 'web', command: 'sleep', args: ['300'], ports: [{ name: 'http', port, protocol: 'tcp' }] });
+      const failed = await eventually('StartFailed', async () => {
+        const [i] = await instances('web');
+        return i?.status?.reason === 'StartFailed' ? i : undefined;
+      });
+      expect(failed.status!.message).to.include(`port ${port} is already in use`);
+      expect(failed.status!.phase).to.equal('failed');
+    } finally {
+      blocker.close();
+    }
+  });
+
   it('deleting a service stops its processes before the record goes', async () => {
     await cast({ name: 'web', command: 'sleep', args: ['300'], scale: 2 });
     const pids = await readyPids('web', 2);

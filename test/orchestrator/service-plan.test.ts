@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Instance } from '../../shared/gen/rune/v1/instance.js';
 import { Service } from '../../shared/gen/rune/v1/service.js';
-import { computeServicePlan, templateHash } from '../../server/orchestrator/service-plan.js';
+import { HOST_PORT_ROLLOUT, computeServicePlan, templateHash } from '../../server/orchestrator/service-plan.js';
 
 function aService(scale: number, options: { command?: string; epoch?: number; deleting?: boolean } = {}): Service {
   return Service.fromPartial({
@@ -94,6 +94,17 @@ describe('computeServicePlan', () => {
     expect(instances.every((i) => i.spec!.templateHash === templateHash(s)), 'all replaced').to.equal(true);
     expect(instances).to.have.length(3);
     expect(minReady).to.be.at.least(3);
+  });
+
+  it('with host ports, replaces in place: an old instance stops before a new one starts', () => {
+    const s = aService(2, { command: 'new' });
+    const old = times(2, () => anInstance(s, { old: true }));
+    const first = computeServicePlan(s, old, HOST_PORT_ROLLOUT);
+    expect(first.create).to.equal(0);
+    expect(first.delete).to.have.length(1);
+    const second = computeServicePlan(s, old.filter((i) => !first.delete.includes(i.metadata!.name)), HOST_PORT_ROLLOUT);
+    expect(second.create).to.equal(1);
+    expect(second.delete).to.have.length(0);
   });
 
   it('the template hash ignores scale but not the command or the restart epoch', () => {

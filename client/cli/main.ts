@@ -14,6 +14,7 @@ import { castCommand } from './commands/cast.js';
 import { completionCommand } from './commands/completion.js';
 import { configCommand } from './commands/config.js';
 import { deleteCommand } from './commands/delete.js';
+import { execCommand } from './commands/exec.js';
 import { describeCommand } from './commands/describe.js';
 import { getCommand } from './commands/get.js';
 import { lintCommand } from './commands/lint.js';
@@ -49,6 +50,7 @@ const cli: Argv<GlobalArgs> = (yargs(args) as unknown as Argv)
   .command(scaleCommand)
   .command(restartCommand)
   .command(logsCommand)
+  .command(execCommand)
   .command(namespaceCommand)
   .command(loginCommand)
   .command(whoamiCommand)

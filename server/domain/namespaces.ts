@@ -40,6 +40,17 @@ export async function listNamespaces(store: Store, options: { limit?: number; co
  */
 export async function deleteNamespace(store: Store, name: string, options: { cascade: boolean }): Promise<Namespace> {
   if (name === DEFAULT_NAMESPACE) throw new RuneError('FAILED_PRECONDITION', 'the default namespace cannot be deleted');
+  // The controllers write status all the time: a conflict means "read again", not failure.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await deleteNamespaceOnce(store, name, options);
+    } catch (err) {
+      if (!(err instanceof RuneError && err.code === 'ABORTED') || attempt >= 5) throw err;
+    }
+  }
+}
+
+async function deleteNamespaceOnce(store: Store, name: string, options: { cascade: boolean }): Promise<Namespace> {
   const namespace = await getNamespace(store, name);
   const services: Service[] = [];
   const held: string[] = [];

@@ -94,11 +94,20 @@ export async function listServices(store: Store, namespace: string, options: { l
  * and the service controller removes the record once they are gone.
  */
 export async function deleteService(store: Store, namespace: string, name: string, resourceVersion: number): Promise<Service> {
-  const service = await getService(store, namespace, name);
-  if (resourceVersion && resourceVersion !== service.metadata!.resourceVersion) {
-    throw new RuneError('ABORTED', `service "${name}": resourceVersion ${resourceVersion} is stale (current ${service.metadata!.resourceVersion}); read it again and retry`);
+  for (let attempt = 0; ; attempt++) {
+    const service = await getService(store, namespace, name);
+    if (resourceVersion && resourceVersion !== service.metadata!.resourceVersion) {
+      throw new RuneError('ABORTED', `service "${name}": resourceVersion ${resourceVersion} is stale (current ${service.metadata!.resourceVersion}); read it again and retry`);
+    }
+    try {
+      return await requestDelete(store, 'services', service);
+    } catch (err) {
+      // The controller wrote its status between our read and write: read again, unless the
+      // caller asked for this exact version.
+      if (err instanceof RuneError && err.code === 'ABORTED' && !resourceVersion && attempt < CAST_RETRIES) continue;
+      throw err;
+    }
   }
-  return requestDelete(store, 'services', service);
 }
 
 /** Sets spec.scale alone (no other spec field changes, so no rolling update). */

@@ -1,17 +1,36 @@
 /**
  * `rune cast FILE...`: lint every document (nothing is sent if any has a problem), then create
  * or update each object on runed, printing `service/web created|updated|configured|unchanged`.
+ * With --wait (the default on a terminal) it then follows the cast services' instances until
+ * they all run the new generation and are ready, and fails when one of them fails.
  */
 import type { Argv, CommandModule } from 'yargs';
 import type { RuneClient } from '../../api/rune-client.js';
+import type { Service } from '../../../shared/gen/rune/v1/service.js';
 import type { CastDocument } from '../../../shared/spec/cast-file.js';
 import { action } from '../action.js';
-import { withHelp, type GlobalArgs } from '../global-options.js';
+import { UsageError, withHelp, type GlobalArgs } from '../global-options.js';
+import type { RolloutTarget } from '../rollout-state.js';
 
 export interface CastArgs extends GlobalArgs {
   files: string[];
   dryRun: boolean;
+  wait?: boolean;
+  detach?: boolean;
+  timeoutWait: string;
 }
+
+/** Whether to wait: --detach never, --wait always, else when stdout is a terminal. UsageError for both, or --wait with --dry-run. */
+export function shouldWait(argv: Pick<CastArgs, 'wait' | 'detach' | 'dryRun'>, stdoutIsTTY: boolean): boolean {
+  if (argv.wait === true && argv.detach === true) throw new UsageError('--wait and --detach contradict each other: pick one');
+  if (argv.wait === true && argv.dryRun) throw new UsageError('--wait cannot follow a --dry-run: nothing is rolled out');
+  if (argv.detach === true || argv.dryRun) return false;
+  return argv.wait ?? stdoutIsTTY;
+}
+
+const CAST_EXIT_CODES =
+  'Exit codes: 0 success (with --wait: every cast service converged), 1 error (server, file or lint problem; with --wait: an instance failed or ' +
+  'crash-loops, or --timeout-wait passed), 2 usage error, 130 interrupted while waiting (the rollout goes on).';
 
 export const castCommand: CommandModule<GlobalArgs, CastArgs> = {
   command: 'cast <files..>',
@@ -20,15 +39,23 @@ export const castCommand: CommandModule<GlobalArgs, CastArgs> = {
     withHelp(
       y
         .positional('files', { type: 'string', array: true, describe: 'Cast files or directories; - reads stdin', demandOption: true })
-        .option('dry-run', { type: 'boolean', default: false, describe: 'Have runed validate and report what would change, without writing' }),
+        .option('dry-run', { type: 'boolean', default: false, describe: 'Have runed validate and report what would change, without writing' })
+        .option('wait', { type: 'boolean', describe: 'Then wait until every cast service runs its new generation, ready [default: when stdout is a terminal]' })
+        .option('detach', { type: 'boolean', describe: 'Do not wait: return once runed has the objects' })
+        .option('timeout-wait', { type: 'string', default: '120s', requiresArg: true, describe: 'Longest wait, e.g. 90s, 5m (a bare number is seconds)' }),
       [
-        ['rune cast web.yml', 'Create or update every object in web.yml'],
+        ['rune cast web.yml', 'Create or update every object in web.yml (on a terminal: and wait for the rollout)'],
         ['rune cast -n staging web.yml db.yml', 'Cast into namespace staging (documents naming another namespace are errors)'],
         ['rune cast --dry-run deploy/', 'See what would change'],
         ['cat web.yml | rune cast -', 'Cast from stdin'],
+        ['rune cast web.yml --wait --timeout-wait 5m', 'In CI: wait for the rollout; exit 1 with the failing instance\'s logs'],
+        ['rune cast web.yml --detach', 'Return at once'],
       ],
-    ) as unknown as Argv<CastArgs>,
+    ).epilog(CAST_EXIT_CODES) as unknown as Argv<CastArgs>,
   handler: action<CastArgs>(async (argv, state) => {
+    const wait = shouldWait(argv, process.stdout.isTTY === true);
+    const { parseDuration } = await import('../parse-time.js');
+    const timeoutMs = parseDuration(argv.timeoutWait, { flag: '--timeout-wait', bareSeconds: true });
     const { connectionFor } = await import('../connection.js');
     const { loadCastFiles } = await import('../cast-input.js');
     const { formatLintError } = await import('../../../shared/spec/cast-file.js');
@@ -56,12 +83,15 @@ export const castCommand: CommandModule<GlobalArgs, CastArgs> = {
     const { stringify } = await import('yaml');
     await withSession(argv, state, async ({ client }) => {
       const results: unknown[] = [];
+      const targets: RolloutTarget[] = [];
       let failed = 0;
       for (const doc of input.documents) {
         const name = `${doc.kind}/${castObjectMeta(doc)?.name}`;
         try {
           const response = await send(client, doc, argv.dryRun);
           results.push(response.json);
+          const meta = response.service?.metadata;
+          if (meta) targets.push({ namespace: meta.namespace, name: meta.name, generation: meta.generation, scale: response.service?.spec?.scale ?? 0 });
           if (argv.output === 'table' || argv.output === 'wide') {
             process.stdout.write(`${name} ${response.result}${argv.dryRun ? ' (dry run)' : ''}\n`);
           } else if (argv.output === 'name') {
@@ -77,18 +107,66 @@ export const castCommand: CommandModule<GlobalArgs, CastArgs> = {
       }
       if (argv.output === 'json') process.stdout.write(JSON.stringify({ items: results }, null, 2) + '\n');
       if (argv.output === 'yaml') process.stdout.write(stringify({ items: results }));
-      if (failed > 0) process.exitCode = 1;
+      if (failed > 0) {
+        process.exitCode = 1;
+        return; // the cast itself failed: waiting for the rest would hide that
+      }
+      if (wait && targets.length > 0) await waitAndReport(client, targets, timeoutMs, argv);
     });
   }),
 };
 
-/** Sends one cast object with the RPC for its kind; `json` is the object runed returned, as proto3 JSON. */
-async function send(client: RuneClient, doc: CastDocument, dryRun: boolean): Promise<{ result: string; json: unknown }> {
+/** Follows the rollout with a live view; on failure or timeout prints the culprits and their last log lines, exit 1. */
+async function waitAndReport(client: RuneClient, targets: RolloutTarget[], timeoutMs: number, argv: CastArgs): Promise<void> {
+  const { waitForRollout, lastLogLines } = await import('../wait-for-rollout.js');
+  const { RolloutView } = await import('../output/rollout-view.js');
+  const { printError, printWarning } = await import('../action.js');
+  const { shortReason } = await import('../error-message.js');
+  // Scripts reading -o json|yaml|name from stdout get the progress on stderr.
+  const stream = argv.output === 'table' || argv.output === 'wide' ? process.stdout : process.stderr;
+  const view = new RolloutView(stream.isTTY ? 'redraw' : 'lines');
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let result;
+  try {
+    result = await waitForRollout({
+      client,
+      targets,
+      timeoutMs,
+      signal: stop.signal,
+      onProgress: (progress) => stream.write(view.render(progress)),
+      onRetry: (error, attempt, delayMs) =>
+        printWarning(`watch interrupted (${error.code}: ${shortReason(error.message)}); reconnecting in ${(delayMs / 1000).toFixed(1)}s (attempt ${attempt})`, argv.color),
+    });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  if (result.outcome === 'converged') return;
+  if (result.outcome === 'interrupted') {
+    printWarning('stopped waiting; the rollout goes on (see "rune get instances -w")', argv.color);
+    process.exitCode = 130;
+    return;
+  }
+
+  process.exitCode = 1;
+  const { rolloutProblem, culpritDetails } = await import('../output/rollout-report.js');
+  const problem = rolloutProblem(result.state, result.outcome === 'failed' ? result.failure : undefined, timeoutMs);
+  printError(problem.message, argv.color);
+  for (const { namespace, instance } of problem.culprits) {
+    process.stderr.write(culpritDetails(instance, await lastLogLines(client, namespace, instance.metadata?.name ?? '', 10)));
+  }
+}
+
+/** Sends one cast object with the RPC for its kind; `json` is the object runed returned, as proto3 JSON; `service` the service, for --wait. */
+async function send(client: RuneClient, doc: CastDocument, dryRun: boolean): Promise<{ result: string; json: unknown; service?: Service }> {
   switch (doc.kind) {
     case 'service': {
       const { Service } = await import('../../../shared/gen/rune/v1/service.js');
       const response = await client.castService({ service: doc.service, dryRun });
-      return { result: response.result, json: response.service ? Service.toJSON(response.service) : {} };
+      return { result: response.result, json: response.service ? Service.toJSON(response.service) : {}, service: response.service };
     }
   }
 }

@@ -81,6 +81,18 @@ export class InstanceController {
     const status = instance.status ?? emptyStatus();
     const service = services.get(namespace, instance.spec?.service ?? '');
 
+    // Started by an earlier runed that died before recording the PID: find it by its
+    // environment rather than start a second one.
+    if (status.phase === 'starting' && !status.pid && !this.owned.has(key)) {
+      const found = runner.find(namespace, name);
+      if (found && runner.adopt(name, found)) {
+        this.keyById.set(name, key);
+        this.owned.set(key, found);
+        this.deps.log.warn({ instance: name, pid: found.pid }, 'found an unrecorded process of this instance after a restart; adopted it');
+        await this.writeStatus(instance, { phase: 'running', pid: found.pid, processStartTime: found.startTime, logPath: found.logPath, startedAt: new Date() });
+        return; // its status event brings us back
+      }
+    }
     // A process recorded by an earlier runed: adopt it once, or learn that it is gone.
     if (status.pid && !this.owned.has(key) && !this.exits.has(key) && !this.stopping.has(key) && ACTIVE_PHASES.has(status.phase)) {
       const handle = { pid: status.pid, startTime: status.processStartTime, logPath: status.logPath };

@@ -126,3 +126,29 @@ export function listeningTcpPorts(): Set<number> {
   }
   return ports;
 }
+
+/**
+ * The first live process whose environment holds every entry of `vars` (read from
+ * /proc/<pid>/environ, which shows the environment it was started with). One scan of /proc:
+ * for recovery after a crash, not for hot paths.
+ */
+export function findProcessByEnv(vars: Record<string, string>, options: { groupLeadersOnly?: boolean } = {}): number | undefined {
+  requireLinux('findProcessByEnv');
+  const wanted = Object.entries(vars).map(([k, v]) => `${k}=${v}`);
+  for (const name of readdirSync('/proc')) {
+    const first = name.charCodeAt(0);
+    if (first < 48 || first > 57) continue;
+    const pid = Number(name);
+    const stat = readProcStat(pid);
+    if (!stat || stat.state === 'Z' || (options.groupLeadersOnly && stat.pgrp !== pid)) continue;
+    let environ: string;
+    try {
+      environ = readFileSync(`/proc/${pid}/environ`, 'latin1');
+    } catch {
+      continue; // gone, or not ours to read
+    }
+    const entries = new Set(environ.split('\0'));
+    if (wanted.every((w) => entries.has(w))) return pid;
+  }
+  return undefined;
+}

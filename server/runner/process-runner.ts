@@ -29,7 +29,7 @@ import { promisify } from 'node:util';
 import type { Logger } from 'pino';
 import { RuneError } from '../../shared/errors.js';
 import { instanceEnv } from './instance-env.js';
-import { liveGroupSizes, readProcStat, requireLinux } from './proc.js';
+import { findProcessByEnv, liveGroupSizes, readProcStat, requireLinux } from './proc.js';
 import { resolveCommand } from './resolve-command.js';
 import type { ExitInfo, ExitListener, ProcessHandle, Runner, StartRequest, StartResult, StopOptions } from './runner.js';
 
@@ -248,6 +248,15 @@ export class ProcessRunner implements Runner {
     this.track(instance, { pid: handle.pid, startTime: handle.startTime, logPath: handle.logPath }, undefined);
     this.log?.info({ instance, pid: handle.pid }, 'workload adopted');
     return true;
+  }
+
+  find(namespace: string, instance: string): ProcessHandle | undefined {
+    this.assertOpen();
+    // Group leaders only: the workload is its group's leader (spawned detached).
+    const pid = findProcessByEnv({ RUNE_NAMESPACE: namespace, RUNE_INSTANCE: instance }, { groupLeadersOnly: true });
+    const stat = pid ? readProcStat(pid) : undefined;
+    if (!pid || !stat) return undefined;
+    return { pid, startTime: stat.startTime, logPath: this.logPath(namespace, instance) };
   }
 
   async stop(instance: string, handle: ProcessHandle, options: StopOptions): Promise<ExitInfo> {

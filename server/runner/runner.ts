@@ -72,6 +72,11 @@ export interface Runner {
    * exit is reported through onExit.
    */
   adopt(instance: string, handle: ProcessHandle): boolean;
+  /**
+   * Finds a live workload of this instance that no record points at: one started just before
+   * runed died, before its handle could be written. Undefined when there is none.
+   */
+  find(namespace: string, instance: string): ProcessHandle | undefined;
   /** Stops the workload (signal to its process group, SIGKILL after the timeout); resolves on exit. */
   stop(instance: string, handle: ProcessHandle, options: StopOptions): Promise<ExitInfo>;
   /** True while the process of `handle` runs (same PID and start time). */

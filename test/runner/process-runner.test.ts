@@ -333,6 +333,18 @@ describe('ProcessRunner', function () {
       expect(firstExits.exits).to.deep.equal([]);
     });
 
+    it('finds a live workload by its instance when no handle was recorded, and nothing for others', async function () {
+      const first = newRunner();
+      const request = aStartRequest();
+      const result = await start(first, request);
+      await first.close();
+      const second = newRunner();
+      const found = second.find(request.namespace, request.instance);
+      expect(found).to.deep.equal({ pid: result.pid, startTime: result.startTime, logPath: result.logPath });
+      expect(second.find(request.namespace, `${request.instance}x`)).to.equal(undefined);
+      expect(second.find('elsewhere', request.instance)).to.equal(undefined);
+    });
+
     it('refuses a PID whose start time differs (a reused PID) and a PID that is gone', async function () {
       const runner = newRunner();
       const request = aStartRequest();

@@ -23,9 +23,19 @@ const argv = yargs(hideBin(process.argv))
   .option('grpc-addr', { type: 'string', default: DEFAULT_GRPC_ADDR, describe: 'gRPC listen address (host:port)' })
   .option('http-addr', { type: 'string', default: DEFAULT_HTTP_ADDR, describe: 'REST gateway listen address (host:port)' })
   .option('log-level', { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'Log level' })
+  .option('instance-log-max-bytes', {
+    type: 'number',
+    default: 10 * 1024 * 1024,
+    describe: "Rotate an instance's log file beyond this size (one rotated file is kept)",
+  })
   .example('$0', 'serve on 127.0.0.1:7863 with data in ~/.rune/data')
   .example('$0 --data-dir /var/lib/rune --grpc-addr 127.0.0.1:9000', 'another data dir and port')
   .epilogue('Exit codes: 0 stopped cleanly, 1 configuration or runtime error, 2 address already in use.')
+  .check((args) => {
+    const bytes = args['instance-log-max-bytes'];
+    if (!Number.isInteger(bytes) || bytes < 1024) throw new Error(`--instance-log-max-bytes must be a whole number of bytes, at least 1024 (got ${bytes})`);
+    return true;
+  })
   .version(runeVersion())
   .strict()
   .help()
@@ -36,7 +46,13 @@ const log = createLogger(argv['log-level']);
 async function main(): Promise<void> {
   let runed;
   try {
-    runed = await startRuned({ dataDir: resolve(argv['data-dir']), grpcAddr: argv['grpc-addr'], httpAddr: argv['http-addr'], log });
+    runed = await startRuned({
+      dataDir: resolve(argv['data-dir']),
+      grpcAddr: argv['grpc-addr'],
+      httpAddr: argv['http-addr'],
+      log,
+      orchestrator: { logMaxBytes: argv['instance-log-max-bytes'] },
+    });
   } catch (err) {
     const code = err instanceof AddressInUseError ? 2 : 1;
     log.fatal({ code }, (err as Error).message);

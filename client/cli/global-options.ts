@@ -32,10 +32,10 @@ export const globalOptions = {
 
 export const EXIT_CODES = 'Exit codes: 0 success, 1 error (server, file or lint problem), 2 usage error (bad command, flag or argument).';
 
-/** Adds a command's examples and the standard exit-code note to its help. */
-export function withHelp<T>(y: Argv<T>, examples: ReadonlyArray<readonly [command: string, description: string]>): Argv<T> {
+/** Adds a command's examples and its exit-code note (the standard one unless the command has its own) to its help. */
+export function withHelp<T>(y: Argv<T>, examples: ReadonlyArray<readonly [command: string, description: string]>, exitCodes: string = EXIT_CODES): Argv<T> {
   for (const [command, description] of examples) y = y.example(command, description);
-  return y.epilog(EXIT_CODES);
+  return y.epilog(exitCodes);
 }
 
 /** What main.ts turns a lone "-" argument (stdin) into, since yargs drops "-". */

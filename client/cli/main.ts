@@ -5,7 +5,7 @@
  * (grpc-js, the cast-file schema, output formatting) only when it runs, so `rune --help` and
  * completion stay fast.
  *
- * Exit codes: 0 success, 1 error, 2 usage error.
+ * Exit codes: 0 success, 1 error, 2 usage error (exec: the remote command's; see its --help).
  */
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -40,7 +40,7 @@ const args = rawArgs.includes('--get-yargs-completions') ? rawArgs : rawArgs.map
 
 const cli: Argv<GlobalArgs> = (yargs(args) as unknown as Argv)
   .scriptName('rune')
-  .usage('rune <command> [options]\n\nThe Rune CLI: cast services onto runed, list, watch and delete them.')
+  .usage('rune <command> [options]\n\nThe Rune CLI: cast services onto runed; list, watch, scale, restart and delete them; read their logs and exec into their instances.')
   .options(globalOptions)
   .command(castCommand)
   .command(lintCommand)

@@ -51,7 +51,8 @@ export const castCommand: CommandModule<GlobalArgs, CastArgs> = {
         ['rune cast web.yml --wait --timeout-wait 5m', 'In CI: wait for the rollout; exit 1 with the failing instance\'s logs'],
         ['rune cast web.yml --detach', 'Return at once'],
       ],
-    ).epilog(CAST_EXIT_CODES) as unknown as Argv<CastArgs>,
+      CAST_EXIT_CODES,
+    ) as unknown as Argv<CastArgs>,
   handler: action<CastArgs>(async (argv, state) => {
     const wait = shouldWait(argv, process.stdout.isTTY === true);
     const { parseDuration } = await import('../parse-time.js');

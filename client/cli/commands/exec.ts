@@ -5,7 +5,7 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { action } from '../action.js';
-import { UsageError, type GlobalArgs } from '../global-options.js';
+import { UsageError, withHelp, type GlobalArgs } from '../global-options.js';
 
 export interface ExecArgs extends GlobalArgs {
   instance: string;
@@ -35,17 +35,11 @@ const EXEC_EXIT_CODES =
   'Exit codes: the command\'s own exit code; 128 + N when signal N killed it (137 for SIGKILL); 255 when runed could not tell; ' +
   '130 when interrupted with Ctrl-C (without -t); 1 when rune could not run it (no such instance, runed unreachable, ...); 2 usage error.';
 
-/** Like withHelp, but exec documents its own exit codes (the command's). */
-function examples<T>(y: Argv<T>, list: ReadonlyArray<readonly [string, string]>): Argv<T> {
-  for (const [command, description] of list) y = y.example(command, description);
-  return y;
-}
-
 export const execCommand: CommandModule<GlobalArgs, ExecArgs> = {
   command: 'exec <instance> [command..]',
   describe: 'Run a command in an instance (its working directory and environment)',
   builder: (y: Argv<GlobalArgs>) =>
-    examples(
+    withHelp(
       y
         .parserConfiguration({ 'populate--': true })
         .usage('rune exec <instance> [-i] [-t] -- <command> [args...]\n\nRun a command in an instance (its working directory and environment).')
@@ -59,7 +53,8 @@ export const execCommand: CommandModule<GlobalArgs, ExecArgs> = {
         ['rune exec -i web-7f3k2 -- psql < dump.sql', 'Feed a file to a command'],
         ['rune exec web-7f3k2 -- test -f /tmp/ready && echo ready', 'Use the exit code in a script'],
       ],
-    ).epilog(EXEC_EXIT_CODES) as unknown as Argv<ExecArgs>,
+      EXEC_EXIT_CODES,
+    ) as unknown as Argv<ExecArgs>,
   handler: action<ExecArgs>(async (argv, state) => {
     const command = execCommandLine(argv);
     const { withSession } = await import('../session.js');

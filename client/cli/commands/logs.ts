@@ -46,6 +46,7 @@ export const logsCommand: CommandModule<GlobalArgs, LogsArgs> = {
         ['rune logs web-7f3k2 --since 10m --timestamps', 'One instance\'s last ten minutes, with times'],
         ['rune logs web -o json | jq -r .text', 'One JSON object per line ({instance, text, time}) for scripts'],
       ],
+      'Exit codes: 0 success (also when Ctrl-C ends -f), 1 error (no such service or instance, runed unreachable or gone for good while following), 2 usage error.',
     ) as unknown as Argv<LogsArgs>,
   handler: action<LogsArgs>(async (argv, state) => {
     if (argv.output !== 'table' && argv.output !== 'wide' && argv.output !== 'json') throw new UsageError(`logs print text, or -o json; -o ${argv.output} does not apply`);

@@ -124,8 +124,9 @@ describe('rune CLI end to end (real runed)', function () {
     await until('the event', () => out.includes('"jsonlate"'));
     watcher.kill('SIGINT');
     const events = out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; service: { metadata: { name: string } } });
-    expect(events.at(-1)).to.deep.include({ type: 'EVENT_TYPE_ADDED' });
-    expect(events.at(-1)!.service.metadata.name).to.equal('jsonlate');
+    // Its first event is the ADDED one (status updates from the controllers follow).
+    const first = events.find((e) => e.service?.metadata?.name === 'jsonlate')!;
+    expect(first).to.deep.include({ type: 'EVENT_TYPE_ADDED' });
   });
 
   it('describe service shows spec and metadata', async () => {

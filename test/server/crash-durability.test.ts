@@ -4,6 +4,7 @@ import { rm } from 'node:fs/promises';
 import { aService } from '../support/builders.js';
 import { auth, call, clients } from '../support/test-runed.js';
 import { startRunedProcess } from '../support/runed-process.js';
+import { killProcessesUnder } from '../support/procs.js';
 
 describe('crash durability (real runed process, kill -9)', function () {
   this.timeout(60_000);
@@ -20,7 +21,7 @@ describe('crash durability (real runed process, kill -9)', function () {
       while (!killed && next < 5000) {
         const name = `svc-${next++}`;
         try {
-          await call(c.services, c.services.castService, { service: aService({ name, namespace: 'default', command: 'sleep' }), dryRun: false }, md);
+          await call(c.services, c.services.castService, { service: aService({ name, namespace: 'default', command: 'sleep', scale: 0 }), dryRun: false }, md);
           acknowledged.push(name);
           if (acknowledged.length === 300 && !killed) {
             killed = true;
@@ -53,6 +54,7 @@ describe('crash durability (real runed process, kill -9)', function () {
       expect(second.token).to.equal(first.token);
     } finally {
       await second.stop();
+      killProcessesUnder(first.dataDir);
       await rm(first.dataDir, { recursive: true, force: true });
       await rm(first.home, { recursive: true, force: true });
     }

@@ -1,5 +1,5 @@
 /** Looks at real processes through /proc, to check what runed claims. */
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 
 export function alive(pid: number): boolean {
   try {
@@ -49,4 +49,36 @@ export async function eventually<T>(what: string, check: () => T | undefined | f
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * Kills (SIGKILL, whole process group) every process whose working dir is under `dir`: the
+ * instances a test runed started with its default working dirs (<data-dir>/work/...), which by
+ * design outlive runed. Test cleanup only.
+ */
+export function killProcessesUnder(dir: string): number {
+  let killed = 0;
+  for (const name of readdirSync('/proc')) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    let cwd: string;
+    try {
+      cwd = readlinkSync(`/proc/${pid}/cwd`);
+    } catch {
+      continue;
+    }
+    if (cwd !== dir && !cwd.startsWith(dir + '/')) continue;
+    try {
+      process.kill(-pid, 'SIGKILL');
+      killed++;
+    } catch {
+      try {
+        process.kill(pid, 'SIGKILL');
+        killed++;
+      } catch {
+        // already gone
+      }
+    }
+  }
+  return killed;
 }

@@ -7,6 +7,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { killProcessesUnder } from './procs.js';
 
 export const repoRoot = join(import.meta.dirname, '..', '..');
 
@@ -87,6 +88,7 @@ export async function startRunedProcess(options: StartOptions = {}): Promise<Run
       await exited;
     },
     cleanup: async () => {
+      killProcessesUnder(dataDir); // instances outlive runed by design; tests leave none behind
       if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
       if (!options.home) await rm(home, { recursive: true, force: true });
     },

@@ -15,6 +15,7 @@ import { SystemServiceClient } from '../../shared/gen/rune/v1/system_service.js'
 import { WatchServiceClient } from '../../shared/gen/rune/v1/watch_service.js';
 import { createLogger } from '../../server/logger.js';
 import { startRuned, type Runed, type RunedOptions } from '../../server/runed.js';
+import { killProcessesUnder } from './procs.js';
 
 export interface TestRuned {
   runed: Runed;
@@ -40,6 +41,7 @@ export async function startTestRuned(options: Partial<RunedOptions> = {}): Promi
     home,
     stop: async () => {
       await runed.stop();
+      killProcessesUnder(dataDir); // instances outlive runed by design; tests leave none behind
       await rm(dataDir, { recursive: true, force: true });
       await rm(home, { recursive: true, force: true });
     },

@@ -19,6 +19,13 @@ export interface WaitForRolloutOptions {
   client: Pick<RuneClient, 'listInstances' | 'watchInstances' | 'listServices' | 'watchServices'>;
   targets: readonly RolloutTarget[];
   timeoutMs: number;
+  /**
+   * How long the targets must stay converged before the wait succeeds. An instance without a
+   * readiness probe is ready the moment its process runs, and one that crashes at startup does
+   * so moments later: holding on briefly turns that into a failure instead of a false success.
+   * Default 2000 ms.
+   */
+  settleMs?: number;
   /** Called with the first state and after every change. */
   onProgress(state: RolloutState): void;
   /** Told before a watch reconnects. */
@@ -49,6 +56,7 @@ export async function waitForRollout(options: WaitForRolloutOptions): Promise<Wa
   const settled = new Promise<WaitOutcome>((resolve) => (settle = resolve));
   let state = rolloutState(targets, [], []);
   let last = '';
+  let settling: NodeJS.Timeout | undefined;
 
   const evaluate = () => {
     state = rolloutState(targets, [...instances.values()], [...services.values()]);
@@ -57,8 +65,15 @@ export async function waitForRollout(options: WaitForRolloutOptions): Promise<Wa
       last = fingerprint;
       options.onProgress(state);
     }
-    if (state.failure) settle({ outcome: 'failed', state, failure: state.failure });
-    else if (state.converged) settle({ outcome: 'converged', state });
+    if (state.failure) {
+      settle({ outcome: 'failed', state, failure: state.failure });
+    } else if (!state.converged) {
+      clearTimeout(settling); // it fell apart again: start over once it converges
+      settling = undefined;
+    } else if (settling === undefined) {
+      const converged = state;
+      settling = setTimeout(() => settle({ outcome: 'converged', state: converged }), options.settleMs ?? 2000);
+    }
   };
   const replace = <T extends { metadata?: { namespace?: string; name?: string } }>(map: Map<string, T>, namespace: string, items: readonly T[], keep: (item: T) => boolean) => {
     for (const [k, item] of map) if (item.metadata?.namespace === namespace) map.delete(k);
@@ -116,6 +131,7 @@ export async function waitForRollout(options: WaitForRolloutOptions): Promise<Wa
     return await Promise.race([settled, ...watches.map((w) => w.then(() => settled))]);
   } finally {
     clearTimeout(timer);
+    clearTimeout(settling);
     options.signal?.removeEventListener('abort', onAbort);
     stop.abort(); // ends the watches
   }

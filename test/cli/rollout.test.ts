@@ -241,6 +241,7 @@ describe('waitForRollout', () => {
       client: fakeClient([anInstance('a', { phase: 'starting', ready: false })], [event(11, anInstance('a')), event(12, anInstance('b', { phase: 'starting', ready: false }), EventType.EVENT_TYPE_ADDED), event(13, anInstance('b'))]),
       targets: [web(2)],
       timeoutMs: 5000,
+      settleMs: 0,
       onProgress: (s) => progress.push(rolloutLine(s.services[0]!, 'web')),
     });
     expect(result.outcome).to.equal('converged');
@@ -252,9 +253,38 @@ describe('waitForRollout', () => {
       client: fakeClient([anInstance('new', { generation: 3 }), anInstance('old', { generation: 2 })], [event(11, anInstance('old', { generation: 2 }), EventType.EVENT_TYPE_DELETED)]),
       targets: [web(1, 3)],
       timeoutMs: 5000,
+      settleMs: 0,
       onProgress: () => undefined,
     });
     expect(result.outcome).to.equal('converged');
+  });
+
+  it('a convergence that falls apart within the settle time is no success (ready at start, then crashing)', async () => {
+    const progress: string[] = [];
+    const result = await waitForRollout({
+      client: fakeClient(
+        [],
+        [
+          event(11, anInstance('a'), EventType.EVENT_TYPE_ADDED),
+          event(12, anInstance('a', { phase: 'exited', ready: false })),
+          event(13, anInstance('a', { phase: 'failed', reason: 'CrashLoopBackOff', ready: false })),
+        ],
+        20,
+      ),
+      targets: [web(1)],
+      timeoutMs: 5000,
+      settleMs: 500,
+      onProgress: (s) => progress.push(rolloutLine(s.services[0]!, 'web')),
+    });
+    expect(result.outcome).to.equal('failed');
+    expect(progress).to.deep.equal(['web  0/1 ready', 'web  1/1 ready', 'web  0/1 ready  (1 starting)']);
+  });
+
+  it('succeeds once the convergence held for the settle time', async () => {
+    const started = Date.now();
+    const result = await waitForRollout({ client: fakeClient([anInstance('a')], []), targets: [web(1)], timeoutMs: 5000, settleMs: 100, onProgress: () => undefined });
+    expect(result.outcome).to.equal('converged');
+    expect(Date.now() - started).to.be.at.least(90);
   });
 
   it('fails on a crash-looping new instance', async () => {

@@ -40,7 +40,7 @@ export const castCommand: CommandModule<GlobalArgs, CastArgs> = {
       y
         .positional('files', { type: 'string', array: true, describe: 'Cast files or directories; - reads stdin', demandOption: true })
         .option('dry-run', { type: 'boolean', default: false, describe: 'Have runed validate and report what would change, without writing' })
-        .option('wait', { type: 'boolean', describe: 'Then wait until every cast service runs its new generation, ready [default: when stdout is a terminal]' })
+        .option('wait', { type: 'boolean', describe: 'Then wait until every cast service runs its new generation, ready (and still so 2s later) [default: when stdout is a terminal]' })
         .option('detach', { type: 'boolean', describe: 'Do not wait: return once runed has the objects' })
         .option('timeout-wait', { type: 'string', default: '120s', requiresArg: true, describe: 'Longest wait, e.g. 90s, 5m (a bare number is seconds)' }),
       [

@@ -20,11 +20,15 @@ import { namespaceHandlers } from './api/handlers/namespace-handler.js';
 import { serviceHandlers } from './api/handlers/service-handler.js';
 import { systemHandlers } from './api/handlers/system-handler.js';
 import { watchHandlers } from './api/handlers/watch-handler.js';
+import { execHandlers } from './api/handlers/exec-handler.js';
 import { instanceHandlers } from './api/handlers/instance-handler.js';
+import { logHandlers } from './api/handlers/log-handler.js';
+import { LogIndexer } from './logs/log-indexer.js';
 import type { BackoffOptions } from './orchestrator/instance-plan.js';
 import { startOrchestrator, type Orchestrator } from './orchestrator/orchestrator.js';
 import type { RolloutOptions } from './orchestrator/service-plan.js';
 import { ProcessRunner } from './runner/process-runner.js';
+import type { Instance } from '../shared/gen/rune/v1/instance.js';
 import { bootstrap } from './auth/bootstrap.js';
 import { TokenService } from './auth/token-service.js';
 import { createLogger, type LogLevel } from './logger.js';
@@ -80,6 +84,7 @@ export async function startRuned(options: RunedOptions): Promise<Runed> {
   const store = await openLevelStore(join(dataDir, 'store'), { kinds, ...options.store });
   let server: grpc.Server | undefined;
   let orchestrator: Orchestrator | undefined;
+  let logIndexer: LogIndexer | undefined;
   try {
     const tokens = await TokenService.open(store, join(dataDir, 'signing.key'));
     const tuning = options.orchestrator ?? {};
@@ -87,6 +92,17 @@ export async function startRuned(options: RunedOptions): Promise<Runed> {
       const runner = new ProcessRunner({ dataDir, log, pollMs: tuning.pollMs, logMaxBytes: tuning.logMaxBytes });
       // Adoption of instances that kept running while runed was down happens in the first pass.
       orchestrator = await startOrchestrator({ store, runner, log, dataDir, backoff: tuning.backoff, rollout: tuning.rollout });
+      // Line times: index every instance's log while runed runs (see server/logs).
+      const indexer = new LogIndexer({ pollMs: tuning.pollMs, onError: (err, path) => log.debug({ err, path }, 'log index skipped a poll') });
+      logIndexer = indexer;
+      const index = (i: Instance, type: string) => {
+        const path = i.status?.logPath;
+        if (!path) return;
+        if (type === 'DELETED') indexer.untrack(path);
+        else indexer.track(path);
+      };
+      for (const i of orchestrator.instances.values()) index(i, 'MODIFIED');
+      orchestrator.instances.onChange(index);
     }
     const shutdown = new AbortController();
     const dispatch = { chain: interceptors({ tokens, log }), log, shutdown: shutdown.signal };
@@ -94,6 +110,8 @@ export async function startRuned(options: RunedOptions): Promise<Runed> {
       ...namespaceHandlers(store),
       ...serviceHandlers(store, kinds),
       ...instanceHandlers(store, kinds),
+      ...logHandlers(store),
+      ...execHandlers(store, { dataDir }),
       ...watchHandlers(store, kinds),
       ...authHandlers(),
       ...systemHandlers(store, runeVersion(), 'leveldb'),
@@ -134,6 +152,7 @@ export async function startRuned(options: RunedOptions): Promise<Runed> {
           await drain(srv);
           // Workloads keep running: the next runed adopts them.
           await orch?.stop();
+          await logIndexer?.close();
           tokens.stop();
           await store.close();
           log.info('runed stopped');

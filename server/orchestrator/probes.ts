@@ -47,6 +47,9 @@ const OK: ProbeResult = { ok: true, message: 'ok' };
 /** Runs `probe` once; resolves with its result, never rejects for a failing target. */
 export function runProbe(probe: Probe, target: ProbeTarget, options: RunProbeOptions = {}): Promise<ProbeResult> {
   const timeoutSeconds = probe.timeoutSeconds > 0 ? probe.timeoutSeconds : 1;
+  if ((probe.type === 'http' || probe.type === 'tcp') && !(probe.port > 0 && probe.port < 65536)) {
+    return Promise.resolve({ ok: false, message: `${probe.type} probe has no valid port (${probe.port})` });
+  }
   switch (probe.type) {
     case 'http':
       return bounded(timeoutSeconds, options.signal, (settle, onCancel) => httpProbe(probe, target, settle, onCancel));

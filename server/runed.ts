@@ -2,7 +2,7 @@
  * runed, assembled: the store, the token service, the gRPC server with health and reflection,
  * and first-start bootstrap. `startRuned` is what `runed` runs and what tests start in-process.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -24,6 +24,7 @@ import { execHandlers } from './api/handlers/exec-handler.js';
 import { instanceHandlers } from './api/handlers/instance-handler.js';
 import { logHandlers } from './api/handlers/log-handler.js';
 import { LogIndexer } from './logs/log-indexer.js';
+import { removeLogFiles } from './logs/log-files.js';
 import type { BackoffOptions } from './orchestrator/instance-plan.js';
 import { startOrchestrator, type Orchestrator } from './orchestrator/orchestrator.js';
 import type { RolloutOptions } from './orchestrator/service-plan.js';
@@ -98,8 +99,12 @@ export async function startRuned(options: RunedOptions): Promise<Runed> {
       const index = (i: Instance, type: string) => {
         const path = i.status?.logPath;
         if (!path) return;
-        if (type === 'DELETED') indexer.untrack(path);
-        else indexer.track(path);
+        if (type !== 'DELETED') return indexer.track(path);
+        // The instance is gone (its process was stopped first): so are its log and default work dir.
+        indexer.untrack(path);
+        const meta = i.metadata!;
+        void removeLogFiles(path).catch((err) => log.warn({ err, path }, 'could not remove the log of a deleted instance'));
+        void rm(join(dataDir, 'work', meta.namespace, meta.name), { recursive: true, force: true }).catch(() => undefined);
       };
       for (const i of orchestrator.instances.values()) index(i, 'MODIFIED');
       orchestrator.instances.onChange(index);

@@ -21,7 +21,7 @@
  * Linux only (it reads /proc): the constructor throws RuneError UNIMPLEMENTED elsewhere.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, close as closeFd, constants as fsConstants, open as openFd, statSync } from 'node:fs';
+import { accessSync, close as closeFd, closeSync, constants as fsConstants, ftruncateSync, open as openFd, openSync, readSync, statSync, writeSync } from 'node:fs';
 import { copyFile, mkdir, rename, stat, truncate } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
@@ -87,8 +87,10 @@ export function planMemoryLimit(limitBytes: number, host: { platform: NodeJS.Pla
  * `<log>.1`, then truncates the log to 0 bytes. The workload keeps its O_APPEND descriptor, so
  * its next write lands at the new end (offset 0), with no hole.
  *
- * Known window: lines the workload writes after the copy finished and before the truncate are
- * lost (typically microseconds; at most what it writes during one copy of logMaxBytes).
+ * The copy runs asynchronously; then, synchronously (nothing else of runed runs in between),
+ * whatever was appended meanwhile is copied too and the log is truncated at once. What the
+ * workload writes between that last read and the truncate — a few microseconds — is lost;
+ * that window is inherent to copy-and-truncate (the workload's descriptor cannot be swapped).
  */
 async function rotateLog(logPath: string, keep: number): Promise<void> {
   for (let i = keep; i >= 2; i--) {
@@ -98,8 +100,29 @@ async function rotateLog(logPath: string, keep: number): Promise<void> {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
   }
-  if (keep >= 1) await copyFile(logPath, `${logPath}.1`);
-  await truncate(logPath, 0);
+  if (keep < 1) {
+    await truncate(logPath, 0);
+    return;
+  }
+  const copyPath = `${logPath}.1`;
+  await copyFile(logPath, copyPath);
+  let copied = statSync(copyPath).size;
+  const src = openSync(logPath, 'r+');
+  const dst = openSync(copyPath, 'a');
+  try {
+    const buffer = Buffer.allocUnsafe(64 * 1024);
+    // Bounded: a workload writing faster than runed can copy gets truncated after 64 MiB more.
+    for (let chunk = 0; chunk < 1024; chunk++) {
+      const n = readSync(src, buffer, 0, buffer.length, copied);
+      if (n === 0) break;
+      writeSync(dst, buffer, 0, n);
+      copied += n;
+    }
+    ftruncateSync(src, 0);
+  } finally {
+    closeSync(src);
+    closeSync(dst);
+  }
 }
 
 /** A path segment taken from a request: no separators, not '.' or '..'. */

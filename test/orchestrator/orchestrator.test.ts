@@ -3,6 +3,7 @@
  * processes. Every claim is checked against /proc, not only the API. The restart backoff is
  * shortened (base 300 ms) so crash loops show up within a test's time.
  */
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -246,6 +247,8 @@ describe('orchestrator (real runed, real processes)', function () {
   it('deleting a service stops its processes before the record goes', async () => {
     await cast({ name: 'web', command: 'sleep', args: ['300'], scale: 2 });
     const pids = await readyPids('web', 2);
+    const logPaths = (await instances('web')).map((i) => i.status!.logPath);
+    expect(logPaths.every((p) => existsSync(p))).to.equal(true);
     await call(c.services, c.services.deleteService, { namespace: ns, name: 'web', resourceVersion: 0 }, md);
     await eventually('service record gone', async () => {
       try {
@@ -257,6 +260,7 @@ describe('orchestrator (real runed, real processes)', function () {
     });
     expect(pids.filter(alive), 'processes still running after the service went').to.deep.equal([]);
     expect(await instances()).to.deep.equal([]);
+    await eventually('the logs of deleted instances removed', () => logPaths.every((p) => !existsSync(p)));
   });
 
   it('deleting a namespace with --cascade stops everything in it, then removes it', async () => {

@@ -9,7 +9,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { runeVersion } from '../shared/version.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from './logger.js';
-import { AddressInUseError, DEFAULT_GRPC_ADDR, DEFAULT_HTTP_ADDR, startRuned } from './runed.js';
+import { AddressInUseError, DEFAULT_GRPC_ADDR, DEFAULT_HTTP_ADDR, startRuned, type Runed } from './runed.js';
 
 const argv = yargs(hideBin(process.argv))
   .scriptName('runed')
@@ -44,7 +44,26 @@ const argv = yargs(hideBin(process.argv))
 const log = createLogger(argv['log-level']);
 
 async function main(): Promise<void> {
-  let runed;
+  // Signals are handled from the first moment: one that arrives while runed is still starting
+  // stops it as soon as it is up (never the default action, which would skip the shutdown).
+  let signals = 0;
+  let requested: string | undefined;
+  let runed: Runed | undefined;
+  const stop = (signal: string) => {
+    if (++signals > 1) process.exit(1); // a second signal: stop waiting
+    requested = signal;
+    if (!runed) return;
+    log.info({ signal }, 'shutting down');
+    runed.stop().then(
+      () => process.exit(0),
+      (err) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
   try {
     runed = await startRuned({
       dataDir: resolve(argv['data-dir']),
@@ -62,20 +81,10 @@ async function main(): Promise<void> {
   if (runed.bootstrapTokenFile) {
     process.stderr.write(`runed: first start: admin token written to ${runed.bootstrapTokenFile}; the rune CLI is configured to use it\n`);
   }
-  let signals = 0;
-  const stop = (signal: string) => {
-    if (++signals > 1) process.exit(1); // a second signal: stop waiting
-    log.info({ signal }, 'shutting down');
-    runed.stop().then(
-      () => process.exit(0),
-      (err) => {
-        log.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  if (requested) {
+    signals = 0;
+    stop(requested);
+  }
 }
 
 void main();

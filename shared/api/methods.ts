@@ -6,6 +6,7 @@
 import { BinaryReader } from '@bufbuild/protobuf/wire';
 import { HttpRule } from '../gen/google/api/http.js';
 import { AccessRule } from '../gen/rune/v1/options.js';
+import { AdminServiceDefinition, AdminServiceService } from '../gen/rune/v1/admin_service.js';
 import { AuthServiceDefinition, AuthServiceService } from '../gen/rune/v1/auth_service.js';
 import { ExecServiceDefinition, ExecServiceService } from '../gen/rune/v1/exec_service.js';
 import { InstanceServiceDefinition, InstanceServiceService } from '../gen/rune/v1/instance_service.js';
@@ -61,6 +62,7 @@ export const apiServices = [
   { definition: ExecServiceDefinition, grpc: ExecServiceService },
   { definition: WatchServiceDefinition, grpc: WatchServiceService },
   { definition: AuthServiceDefinition, grpc: AuthServiceService },
+  { definition: AdminServiceDefinition, grpc: AdminServiceService },
   { definition: SystemServiceDefinition, grpc: SystemServiceService },
 ] as const;
 

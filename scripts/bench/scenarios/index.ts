@@ -1,0 +1,11 @@
+/**
+ * Every scenario, in the order the default suite runs them. Add a scenario here (one file per
+ * scenario beside this one); `--only <name>` picks by its `name`.
+ */
+import type { Scenario } from '../lib/scenario.js';
+import { restartLatency } from './restart-latency.js';
+import { spawnFloor } from './spawn-floor.js';
+import { supervisionMemory } from './supervision-memory.js';
+import { workloadStart } from './workload-start.js';
+
+export const scenarios: readonly Scenario[] = [spawnFloor, workloadStart, supervisionMemory, restartLatency];

@@ -51,7 +51,8 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     { store, runner, services, instances, health, log: queueLog, dataDir: options.dataDir, backoff: { ...DEFAULT_BACKOFF, ...options.backoff } },
     (key) => instanceQueue.add(key),
   );
-  instanceQueue = new WorkQueue('instances', (key) => instanceController.reconcile(key), { concurrency: 8, log: queueLog });
+  // Wide: concurrent starts share group commits (one fsync for many status writes).
+  instanceQueue = new WorkQueue('instances', (key) => instanceController.reconcile(key), { concurrency: 32, log: queueLog });
   const serviceController = new ServiceController({ store, services, instances, rollout: { ...DEFAULT_ROLLOUT, ...options.rollout }, log: queueLog });
   const serviceQueue = new WorkQueue('services', (key) => serviceController.reconcile(key), { concurrency: 4, log: queueLog });
   const namespaceController = new NamespaceController({ store, namespaces, services, instances });

@@ -34,6 +34,22 @@ async function examine(file: string): Promise<Verdict> {
  * executable: ...` when the only matches lack execute permission.
  */
 export async function resolveCommand(command: string, path: string, cwd: string): Promise<string> {
+  // Starting many instances of one service resolves the same command again and again: a hit
+  // from the last few seconds is reused (if the file went away since, the spawn itself fails).
+  const key = `${command}\0${path}\0${cwd}`;
+  const hit = recent.get(key);
+  if (hit && Date.now() - hit.at < CACHE_MS) return hit.file;
+  const file = await resolveUncached(command, path, cwd);
+  if (recent.size >= CACHE_ENTRIES) recent.clear();
+  recent.set(key, { file, at: Date.now() });
+  return file;
+}
+
+const CACHE_MS = 5000;
+const CACHE_ENTRIES = 256;
+const recent = new Map<string, { file: string; at: number }>();
+
+async function resolveUncached(command: string, path: string, cwd: string): Promise<string> {
   if (command === '') throw RuneError.invalid('command', 'is empty; name the program to run');
   if (command.includes('/')) {
     const file = resolve(cwd, command);

@@ -28,12 +28,19 @@ const argv = yargs(hideBin(process.argv))
     default: 10 * 1024 * 1024,
     describe: "Rotate an instance's log file beyond this size (one rotated file is kept)",
   })
+  .option('tls-cert', { type: 'string', normalize: true, describe: 'PEM certificate chain to serve TLS with (reloaded when the file changes)' })
+  .option('tls-key', { type: 'string', normalize: true, describe: 'PEM private key of --tls-cert (reloaded when the file changes)' })
+  .option('client-ca', { type: 'string', normalize: true, describe: 'PEM CA bundle: require client certificates signed by one of these CAs (mutual TLS; reloaded when the file changes)' })
+  .option('insecure-listen', { type: 'boolean', default: false, describe: 'Allow plaintext on a non-loopback address (only behind a trusted network or a TLS proxy)' })
   .example('$0', 'serve on 127.0.0.1:7863 with data in ~/.rune/data')
   .example('$0 --data-dir /var/lib/rune --grpc-addr 127.0.0.1:9000', 'another data dir and port')
+  .example('$0 --grpc-addr 0.0.0.0:7863 --tls-cert server.crt --tls-key server.key --client-ca clients-ca.crt', 'serve the network with mutual TLS')
   .epilogue('Exit codes: 0 stopped cleanly, 1 configuration or runtime error, 2 address already in use.')
   .check((args) => {
     const bytes = args['instance-log-max-bytes'];
     if (!Number.isInteger(bytes) || bytes < 1024) throw new Error(`--instance-log-max-bytes must be a whole number of bytes, at least 1024 (got ${bytes})`);
+    if ((args['tls-cert'] === undefined) !== (args['tls-key'] === undefined)) throw new Error('--tls-cert and --tls-key go together: pass both or neither');
+    if (args['client-ca'] !== undefined && args['tls-cert'] === undefined) throw new Error('--client-ca needs --tls-cert and --tls-key: mutual TLS is TLS with client certificates');
     return true;
   })
   .version(runeVersion())
@@ -71,6 +78,8 @@ async function main(): Promise<void> {
       httpAddr: argv['http-addr'],
       log,
       orchestrator: { logMaxBytes: argv['instance-log-max-bytes'] },
+      tls: argv['tls-cert'] !== undefined && argv['tls-key'] !== undefined ? { certFile: argv['tls-cert'], keyFile: argv['tls-key'], clientCaFile: argv['client-ca'] } : undefined,
+      insecureListen: argv['insecure-listen'],
     });
   } catch (err) {
     const code = err instanceof AddressInUseError ? 2 : 1;

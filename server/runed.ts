@@ -15,6 +15,9 @@ import { apiServices } from '../shared/api/methods.js';
 import { packageRoot, runeVersion } from '../shared/version.js';
 import { interceptors } from './api/chain.js';
 import { implement, type HandlerMap } from './api/dispatch.js';
+import { grpcServerCredentials } from './api/grpc-server-credentials.js';
+import { checkListenAddress } from './api/listen-address.js';
+import { TlsMaterial, type TlsMaterialOptions } from './api/tls-material.js';
 import { authHandlers } from './api/handlers/auth-handler.js';
 import { namespaceHandlers } from './api/handlers/namespace-handler.js';
 import { serviceHandlers } from './api/handlers/service-handler.js';
@@ -55,6 +58,10 @@ export interface RunedOptions {
    * without running any workload, for tests of the API's own effects on the store.
    */
   orchestrator?: { enabled?: boolean; backoff?: Partial<BackoffOptions>; rollout?: Partial<RolloutOptions>; pollMs?: number; logMaxBytes?: number };
+  /** TLS for the API listeners (`--tls-cert`, `--tls-key`, `--client-ca`), hot-reloaded; plaintext without it. */
+  tls?: Omit<TlsMaterialOptions, 'log'>;
+  /** Serve plaintext on a non-loopback address (`--insecure-listen`). Default false: refused with FAILED_PRECONDITION. */
+  insecureListen?: boolean;
 }
 
 export interface Runed {
@@ -66,6 +73,8 @@ export interface Runed {
   orchestrator: Orchestrator | undefined;
   /** The admin token file if this start bootstrapped. */
   bootstrapTokenFile: string | undefined;
+  /** The TLS material in use (reload events, current certificate); undefined when plaintext. */
+  tls: TlsMaterial | undefined;
   /** Graceful stop: NOT_SERVING, end streams, drain calls, close the store. */
   stop(): Promise<void>;
 }
@@ -80,9 +89,14 @@ const DRAIN_MS = 5000;
 export async function startRuned(options: RunedOptions): Promise<Runed> {
   const log = options.log ?? createLogger(options.logLevel ?? 'info');
   const { dataDir } = options;
+  checkListenAddress(options.grpcAddr ?? DEFAULT_GRPC_ADDR, { flag: '--grpc-addr', tls: options.tls !== undefined, insecureListen: options.insecureListen ?? false });
+  const tls = options.tls ? await TlsMaterial.open({ ...options.tls, log }) : undefined;
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const kinds = defaultKinds();
-  const store = await openLevelStore(join(dataDir, 'store'), { kinds, ...options.store });
+  const store = await openLevelStore(join(dataDir, 'store'), { kinds, ...options.store }).catch((err: unknown) => {
+    tls?.close();
+    throw err;
+  });
   let server: grpc.Server | undefined;
   let orchestrator: Orchestrator | undefined;
   let logIndexer: LogIndexer | undefined;
@@ -132,13 +146,13 @@ export async function startRuned(options: RunedOptions): Promise<Runed> {
     new ReflectionService(loadFileDescriptorSetFromBuffer(descriptors)).addToServer(server);
 
     const requested = options.grpcAddr ?? DEFAULT_GRPC_ADDR;
-    const port = await bind(server, requested);
+    const port = await bind(server, requested, grpcServerCredentials(tls));
     const grpcAddr = requested.replace(/:\d+$/, `:${port}`);
 
     const bootstrapTokenFile = await bootstrap({ store, tokens, dataDir, grpcAddr, log, env: options.env });
     for (const { definition } of apiServices) health.setStatus(definition.fullName, 'SERVING');
     health.setStatus('', 'SERVING');
-    log.info({ grpcAddr, dataDir, revision: store.revision }, 'runed is serving');
+    log.info({ grpcAddr, dataDir, revision: store.revision, tls: tls ? (tls.mutual ? 'mutual' : 'server') : 'off' }, 'runed is serving');
 
     let stopping: Promise<void> | undefined;
     const srv = server;
@@ -149,12 +163,14 @@ export async function startRuned(options: RunedOptions): Promise<Runed> {
       store,
       orchestrator: orch,
       bootstrapTokenFile,
+      tls,
       stop: () =>
         (stopping ??= (async () => {
           health.setStatus('', 'NOT_SERVING');
           for (const { definition } of apiServices) health.setStatus(definition.fullName, 'NOT_SERVING');
           shutdown.abort();
           await drain(srv);
+          tls?.close();
           // Workloads keep running: the next runed adopts them.
           await orch?.stop();
           await logIndexer?.close();
@@ -165,6 +181,7 @@ export async function startRuned(options: RunedOptions): Promise<Runed> {
     };
   } catch (err) {
     server?.forceShutdown();
+    tls?.close();
     await orchestrator?.stop();
     await store.close();
     throw err;
@@ -182,9 +199,9 @@ function passBytesThrough(definition: grpc.ServiceDefinition): grpc.ServiceDefin
   );
 }
 
-function bind(server: grpc.Server, addr: string): Promise<number> {
+function bind(server: grpc.Server, addr: string, credentials: grpc.ServerCredentials): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(addr, grpc.ServerCredentials.createInsecure(), (err, port) => {
+    server.bindAsync(addr, credentials, (err, port) => {
       if (!err) return resolve(port);
       if (/EADDRINUSE|address already in use/i.test(err.message)) reject(new AddressInUseError(`address ${addr} is already in use; stop what listens there or pass --grpc-addr`));
       else reject(new RuneError('INVALID_ARGUMENT', `cannot listen on ${addr}: ${err.message}`));

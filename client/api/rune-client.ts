@@ -8,7 +8,7 @@
  *
  * Every method rejects with a RuneError (code = the gRPC status code name, message = the
  * server's message, violations = the server's google.rpc.BadRequest details). The connection
- * is plaintext (insecure credentials): runed listens on loopback.
+ * is plaintext unless `tls` is given (runed listens on loopback unless it serves TLS).
  */
 import * as grpc from '@grpc/grpc-js';
 import { AuthServiceClient, WhoAmIRequest, type WhoAmIResponse } from '../../shared/gen/rune/v1/auth_service.js';
@@ -62,6 +62,11 @@ export interface RuneClientOptions {
   token?: string;
   /** Deadline of each unary call, in seconds. Default 10. Watches have none. */
   timeoutSeconds?: number;
+  /**
+   * Connect with TLS: verify runed's certificate against `ca` (PEM; the system's roots when
+   * absent) and, for mutual TLS, present `cert` with its `key` (PEM). Plaintext when undefined.
+   */
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
 }
 
 /** Options of the streaming calls. */
@@ -110,7 +115,8 @@ export class RuneClient {
     this.server = options.server ?? DEFAULT_SERVER;
     this.token = options.token;
     this.timeoutMs = (options.timeoutSeconds ?? 10) * 1000;
-    const credentials = grpc.credentials.createInsecure();
+    const tls = options.tls;
+    const credentials = tls ? grpc.credentials.createSsl(tls.ca ?? null, tls.key ?? null, tls.cert ?? null) : grpc.credentials.createInsecure();
     this.services = new ServiceServiceClient(this.server, credentials);
     const shared = { channelOverride: this.services.getChannel() };
     this.namespaces = new NamespaceServiceClient(this.server, credentials, shared);

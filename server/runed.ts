@@ -19,6 +19,12 @@ import { grpcServerCredentials } from './api/grpc-server-credentials.js';
 import { checkListenAddress } from './api/listen-address.js';
 import { TlsMaterial, type TlsMaterialOptions } from './api/tls-material.js';
 import { authHandlers } from './api/handlers/auth-handler.js';
+import { adminHandlers } from './api/handlers/admin-handler.js';
+import { RateLimiter } from './api/rate-limiter.js';
+import { StreamRegistry } from './api/stream-registry.js';
+import { AuditLog, type AuditLogOptions } from './audit/audit-log.js';
+import { Rbac } from './auth/rbac.js';
+import { seedBuiltinPolicies } from './domain/policies.js';
 import { namespaceHandlers } from './api/handlers/namespace-handler.js';
 import { serviceHandlers } from './api/handlers/service-handler.js';
 import { systemHandlers } from './api/handlers/system-handler.js';
@@ -58,6 +64,13 @@ export interface RunedOptions {
    * without running any workload, for tests of the API's own effects on the store.
    */
   orchestrator?: { enabled?: boolean; backoff?: Partial<BackoffOptions>; rollout?: Partial<RolloutOptions>; pollMs?: number; logMaxBytes?: number };
+  /**
+   * Calls per minute per subject (per peer address without one), token bucket (`--rate-limit`).
+   * Default 6000 per minute with a burst of a minute's worth; `perMinute: 0` turns it off.
+   */
+  rateLimit?: { perMinute?: number; burst?: number };
+  /** The audit log in <dataDir>/audit: retention (default 30 days), compaction period. */
+  audit?: AuditLogOptions;
   /** TLS for the API listeners (`--tls-cert`, `--tls-key`, `--client-ca`), hot-reloaded; plaintext without it. */
   tls?: Omit<TlsMaterialOptions, 'log'>;
   /** Serve plaintext on a non-loopback address (`--insecure-listen`). Default false: refused with FAILED_PRECONDITION. */
@@ -84,6 +97,8 @@ export class AddressInUseError extends Error {}
 
 export const DEFAULT_GRPC_ADDR = '127.0.0.1:7863';
 export const DEFAULT_HTTP_ADDR = '127.0.0.1:7861';
+/** Calls per minute per subject unless --rate-limit says otherwise. */
+export const DEFAULT_RATE_LIMIT_PER_MINUTE = 6000;
 const DRAIN_MS = 5000;
 
 export async function startRuned(options: RunedOptions): Promise<Runed> {
@@ -100,8 +115,25 @@ export async function startRuned(options: RunedOptions): Promise<Runed> {
   let server: grpc.Server | undefined;
   let orchestrator: Orchestrator | undefined;
   let logIndexer: LogIndexer | undefined;
+  let closeAccessControl: (() => Promise<void>) | undefined;
   try {
     const tokens = await TokenService.open(store, join(dataDir, 'signing.key'));
+    // Access control: built-in policies, RBAC from memory, the audit log, the rate limiter, and
+    // the open streams that a revocation (or a deleted subject) ends.
+    await seedBuiltinPolicies(store);
+    const rbac = await Rbac.open(store, tokens);
+    closeAccessControl = async () => rbac.stop();
+    const audit = await AuditLog.open(join(dataDir, 'audit'), options.audit);
+    closeAccessControl = async () => {
+      rbac.stop();
+      await audit.close();
+    };
+    const limiter = new RateLimiter({ perMinute: options.rateLimit?.perMinute ?? DEFAULT_RATE_LIMIT_PER_MINUTE, burst: options.rateLimit?.burst });
+    const streams = new StreamRegistry();
+    tokens.onInvalidated(({ tokenId, subject }) => {
+      if (tokenId) streams.endToken(tokenId);
+      if (subject) streams.endSubject(subject);
+    });
     const tuning = options.orchestrator ?? {};
     if (tuning.enabled !== false) {
       const runner = new ProcessRunner({ dataDir, log, pollMs: tuning.pollMs, logMaxBytes: tuning.logMaxBytes });
@@ -124,7 +156,7 @@ export async function startRuned(options: RunedOptions): Promise<Runed> {
       orchestrator.instances.onChange(index);
     }
     const shutdown = new AbortController();
-    const dispatch = { chain: interceptors({ tokens, log }), log, shutdown: shutdown.signal };
+    const dispatch = { chain: interceptors({ tokens, rbac, limiter, audit, streams, log }), log, shutdown: shutdown.signal };
     const handlers: HandlerMap = {
       ...namespaceHandlers(store),
       ...serviceHandlers(store, kinds),
@@ -132,7 +164,8 @@ export async function startRuned(options: RunedOptions): Promise<Runed> {
       ...logHandlers(store),
       ...execHandlers(store, { dataDir }),
       ...watchHandlers(store, kinds),
-      ...authHandlers(),
+      ...authHandlers(rbac),
+      ...adminHandlers({ store, tokens, audit }),
       ...systemHandlers(store, runeVersion(), 'leveldb'),
     };
 
@@ -175,6 +208,7 @@ export async function startRuned(options: RunedOptions): Promise<Runed> {
           await orch?.stop();
           await logIndexer?.close();
           tokens.stop();
+          await closeAccessControl?.();
           await store.close();
           log.info('runed stopped');
         })()),
@@ -183,6 +217,7 @@ export async function startRuned(options: RunedOptions): Promise<Runed> {
     server?.forceShutdown();
     tls?.close();
     await orchestrator?.stop();
+    await closeAccessControl?.();
     await store.close();
     throw err;
   }

@@ -47,12 +47,15 @@ export interface FieldViolation {
 export class RuneError extends Error {
   readonly code: CodeName;
   readonly violations: FieldViolation[];
+  /** How long the client should wait before retrying (RESOURCE_EXHAUSTED), ms; sent as google.rpc.RetryInfo. */
+  readonly retryAfterMs: number | undefined;
 
-  constructor(code: CodeName, message: string, options: { violations?: FieldViolation[]; cause?: unknown } = {}) {
+  constructor(code: CodeName, message: string, options: { violations?: FieldViolation[]; cause?: unknown; retryAfterMs?: number } = {}) {
     super(message, { cause: options.cause });
     this.name = 'RuneError';
     this.code = code;
     this.violations = options.violations ?? [];
+    this.retryAfterMs = options.retryAfterMs;
   }
 
   /** The numeric gRPC status code. */

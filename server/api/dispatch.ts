@@ -46,21 +46,41 @@ export function implement(definition: ServiceDefinition, handlers: HandlerMap, o
 }
 
 function bind(method: MethodInfo, handler: Handler | undefined, options: DispatchOptions) {
-  const context = (metadata: Metadata, request: unknown, cancelled: AbortSignal): CallContext => ({
-    method,
-    metadata,
-    request,
-    principal: undefined,
-    signal: AbortSignal.any([cancelled, options.shutdown]),
-    log: options.log,
-  });
+  /**
+   * A call's context. `onEnd` sends the status of a call ended early by `ctx.end` (streams):
+   * the handler's signal aborts, and whatever the handler does afterwards is not sent.
+   */
+  const context = (call: { metadata: Metadata; getPeer(): string }, request: unknown, cancelled: AbortSignal, onEnd: (err: RuneError) => void): CallContext => {
+    const ended = new AbortController();
+    const ctx: CallContext = {
+      method,
+      metadata: call.metadata,
+      request,
+      principal: undefined,
+      signal: AbortSignal.any([cancelled, options.shutdown, ended.signal]),
+      log: options.log,
+      peer: peerAddress(call),
+      access: [],
+      authorize: () => {
+        throw new RuneError('PERMISSION_DENIED', `${method.path}: no authorization was set up for this call`);
+      },
+      endedWith: undefined,
+      end: (err) => {
+        if (ctx.endedWith) return;
+        ctx.endedWith = err;
+        ended.abort(err);
+        onEnd(err);
+      },
+    };
+    return ctx;
+  };
   const missing = () => Promise.reject(new RuneError('UNIMPLEMENTED', `${method.path} is not implemented by this runed`));
 
   if (!method.requestStream && !method.responseStream) {
     return (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
       const abort = new AbortController();
       call.on('cancelled', () => abort.abort());
-      const ctx = context(call.metadata, call.request, abort.signal);
+      const ctx = context(call, call.request, abort.signal, () => undefined);
       let response: unknown;
       runChain(options.chain, ctx, async () => {
         rejectUnknownFields(ctx.request, method.name);
@@ -80,7 +100,7 @@ function bind(method: MethodInfo, handler: Handler | undefined, options: Dispatc
     return (call: ServerWritableStream<unknown, unknown>) => {
       const abort = new AbortController();
       call.on('cancelled', () => abort.abort());
-      const ctx = context(call.metadata, call.request, abort.signal);
+      const ctx = context(call, call.request, abort.signal, (err) => endWith(call, err));
       runChain(options.chain, ctx, async () => {
         rejectUnknownFields(ctx.request, method.name);
         await (handler ? (handler as ServerStreamHandler)(ctx.request, ctx, call) : missing());
@@ -93,10 +113,24 @@ function bind(method: MethodInfo, handler: Handler | undefined, options: Dispatc
   return (call: ServerDuplexStream<unknown, unknown>) => {
     const abort = new AbortController();
     call.on('cancelled', () => abort.abort());
-    const ctx = context(call.metadata, undefined, abort.signal);
+    const ctx = context(call, undefined, abort.signal, (err) => endWith(call, err));
     runChain(options.chain, ctx, () => (handler ? (handler as BidiHandler)(ctx, call) : missing())).then(
       () => endWith(call),
       (err) => endWith(call, err),
     );
   };
+}
+
+/** The caller's address without the port: "ipv4:127.0.0.1:5123" → "127.0.0.1", "ipv6:[::1]:5123" → "::1". */
+export function peerAddress(call: { getPeer(): string }): string {
+  let peer: string;
+  try {
+    peer = call.getPeer();
+  } catch {
+    return '';
+  }
+  const bare = peer.replace(/^(ipv4|ipv6|unix):/, '');
+  const v6 = /^\[([^\]]+)\](?::\d+)?$/.exec(bare);
+  if (v6) return v6[1]!;
+  return bare.replace(/:\d+$/, '');
 }

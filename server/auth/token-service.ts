@@ -84,7 +84,7 @@ export class TokenService {
     if (!record || record.revoked) throw new RuneError('UNAUTHENTICATED', `token ${jti} has been revoked; ${LOGIN_HINT} with another token`);
     const subject = this.subjects.get('', claims.sub ?? '');
     if (!subject) throw new RuneError('UNAUTHENTICATED', `subject "${claims.sub}" of token ${jti} no longer exists; ${LOGIN_HINT}`);
-    return { subject: subject.metadata!.name, admin: subject.admin, policies: subject.policies, tokenId: jti, expiresAt: record.expiresAt };
+    return { subject: subject.metadata!.name, admin: isAdmin(subject), policies: subject.policies, tokenId: jti, expiresAt: record.expiresAt };
   }
 
   /** Whether token `jti` is still valid (for ending open streams of revoked tokens). */
@@ -93,10 +93,33 @@ export class TokenService {
     return record !== undefined && !record.revoked;
   }
 
+  /** Subject `name` as it is now (from memory), or undefined. Never mutate it. */
+  subject(name: string): Subject | undefined {
+    return this.subjects.get('', name);
+  }
+
+  /**
+   * Calls `listener` whenever credentials stop being valid: a token revoked or deleted
+   * (`tokenId`), a subject deleted (`subject`). Called synchronously as the change is seen.
+   */
+  onInvalidated(listener: (invalidated: { tokenId?: string; subject?: string }) => void): void {
+    this.tokens.onChange((token, type) => {
+      if (type === 'DELETED' || token.revoked) listener({ tokenId: token.metadata!.name });
+    });
+    this.subjects.onChange((subject, type) => {
+      if (type === 'DELETED') listener({ subject: subject.metadata!.name });
+    });
+  }
+
   stop(): void {
     this.tokens.stop();
     this.subjects.stop();
   }
+}
+
+/** Admins pass the admin gate: the subject's admin flag (root), or the built-in admin policy attached. */
+export function isAdmin(subject: Subject): boolean {
+  return subject.admin || subject.policies.includes('admin');
 }
 
 /** Reads the bearer token from `authorization: Bearer …` or `x-api-key`. */

@@ -40,3 +40,15 @@ export async function requestDelete<T extends StoredObject>(store: Store, kind: 
   if (meta.deletionTimestamp) return object;
   return store.update<T>(kind, { ...object, metadata: { ...meta, deletionTimestamp: new Date() } });
 }
+
+/** Every object of `kind` (in `namespace`, or all), read page by page. For small kinds (subjects, policies, tokens). */
+export async function listAll<T extends StoredObject>(store: Store, kind: string, namespace?: string): Promise<T[]> {
+  const items: T[] = [];
+  let continueToken = '';
+  do {
+    const page = await store.list<T>(kind, { namespace, limit: 5000, continueToken });
+    items.push(...page.items);
+    continueToken = page.continueToken;
+  } while (continueToken);
+  return items;
+}

@@ -8,6 +8,7 @@ import { Namespace } from '../../shared/gen/rune/v1/namespace.js';
 import { Instance } from '../../shared/gen/rune/v1/instance.js';
 import { Service } from '../../shared/gen/rune/v1/service.js';
 import { Subject, Token } from '../../shared/gen/rune/v1/auth.js';
+import { Policy } from '../../shared/gen/rune/v1/policy.js';
 import { RuneError } from '../../shared/errors.js';
 import type { StoredObject } from './store.js';
 
@@ -99,5 +100,6 @@ export function defaultKinds(): KindRegistry {
       codec: Subject,
       spec: (s) => ({ type: s.type, admin: s.admin, policies: s.policies }),
     })
-    .register<Token>({ kind: 'tokens', namespaced: false, codec: Token });
+    .register<Token>({ kind: 'tokens', namespaced: false, codec: Token })
+    .register<Policy>({ kind: 'policies', namespaced: false, codec: Policy, spec: (p) => ({ rules: p.rules, description: p.description }) });
 }

@@ -27,7 +27,7 @@ import type { Instance } from '../../../shared/gen/rune/v1/instance.js';
 import type { Service } from '../../../shared/gen/rune/v1/service.js';
 import { instanceEnv } from '../../runner/instance-env.js';
 import type { Store } from '../../store/store.js';
-import type { CallContext } from '../chain.js';
+import { authorizeMessage, type CallContext } from '../chain.js';
 import type { HandlerMap } from '../dispatch.js';
 import { rejectUnknownFields } from '../unknown-fields.js';
 
@@ -56,6 +56,8 @@ async function serveExec(store: Store, options: ExecHandlerOptions, ctx: CallCon
   if (!first) return; // the client went away
   rejectUnknownFields(first, 'ExecRequest');
   if (!first.start) throw RuneError.invalid('start', 'the first message must be `start` (namespace, instance, command)');
+  // RBAC on the start message's namespace (the chain sees no request on a bidi stream).
+  authorizeMessage(ctx, first);
   const plan = await planExec(store, options.dataDir, first.start);
   const proc = first.start.tty ? await spawnPty(plan, first.start) : spawnPipes(plan);
   await runSession(proc, ctx, call);

@@ -6,7 +6,6 @@
 import type { ServerDuplexStream, ServerWritableStream } from '@grpc/grpc-js';
 import { RuneError } from '../../../shared/errors.js';
 import type { WatchRequest } from '../../../shared/gen/rune/v1/watch_service.js';
-import { authorize } from '../../auth/rbac.js';
 import type { KindRegistry } from '../../store/kinds.js';
 import type { Store } from '../../store/store.js';
 import type { CallContext } from '../chain.js';
@@ -45,7 +44,7 @@ function serveMultiplexed(store: Store, kinds: KindRegistry, ctx: CallContext, c
         const ns = namespace || '*';
         // RBAC per watch: each create message is a request of its own.
         try {
-          authorize(ctx.principal!, { resource: kind || '*', verb: 'watch', namespace: ns });
+          ctx.authorize({ resource: kind || '*', verb: 'watch', namespace: ns });
         } catch (err) {
           stream.reject(watchId, RuneError.from(err));
           return;

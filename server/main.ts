@@ -9,7 +9,8 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { runeVersion } from '../shared/version.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from './logger.js';
-import { AddressInUseError, DEFAULT_GRPC_ADDR, DEFAULT_HTTP_ADDR, startRuned, type Runed } from './runed.js';
+import { parseRateLimit } from './api/rate-limiter.js';
+import { AddressInUseError, DEFAULT_GRPC_ADDR, DEFAULT_HTTP_ADDR, DEFAULT_RATE_LIMIT_PER_MINUTE, startRuned, type Runed } from './runed.js';
 
 const argv = yargs(hideBin(process.argv))
   .scriptName('runed')
@@ -32,6 +33,12 @@ const argv = yargs(hideBin(process.argv))
   .option('tls-key', { type: 'string', normalize: true, describe: 'PEM private key of --tls-cert (reloaded when the file changes)' })
   .option('client-ca', { type: 'string', normalize: true, describe: 'PEM CA bundle: require client certificates signed by one of these CAs (mutual TLS; reloaded when the file changes)' })
   .option('insecure-listen', { type: 'boolean', default: false, describe: 'Allow plaintext on a non-loopback address (only behind a trusted network or a TLS proxy)' })
+  .option('rate-limit', {
+    type: 'string',
+    default: `${DEFAULT_RATE_LIMIT_PER_MINUTE}/min`,
+    describe: 'Calls per subject (per address for calls without one), token bucket with a minute\'s worth of burst: N/min, N/s or N/h; 0 turns it off',
+  })
+  .option('audit-retention-days', { type: 'number', default: 30, describe: 'Days the audit log keeps its entries (<data-dir>/audit)' })
   .example('$0', 'serve on 127.0.0.1:7863 with data in ~/.rune/data')
   .example('$0 --data-dir /var/lib/rune --grpc-addr 127.0.0.1:9000', 'another data dir and port')
   .example('$0 --grpc-addr 0.0.0.0:7863 --tls-cert server.crt --tls-key server.key --client-ca clients-ca.crt', 'serve the network with mutual TLS')
@@ -41,6 +48,9 @@ const argv = yargs(hideBin(process.argv))
     if (!Number.isInteger(bytes) || bytes < 1024) throw new Error(`--instance-log-max-bytes must be a whole number of bytes, at least 1024 (got ${bytes})`);
     if ((args['tls-cert'] === undefined) !== (args['tls-key'] === undefined)) throw new Error('--tls-cert and --tls-key go together: pass both or neither');
     if (args['client-ca'] !== undefined && args['tls-cert'] === undefined) throw new Error('--client-ca needs --tls-cert and --tls-key: mutual TLS is TLS with client certificates');
+    parseRateLimit(args['rate-limit']);
+    const days = args['audit-retention-days'];
+    if (!(days > 0)) throw new Error(`--audit-retention-days must be a positive number of days (got ${days})`);
     return true;
   })
   .version(runeVersion())
@@ -78,6 +88,8 @@ async function main(): Promise<void> {
       httpAddr: argv['http-addr'],
       log,
       orchestrator: { logMaxBytes: argv['instance-log-max-bytes'] },
+      rateLimit: { perMinute: parseRateLimit(argv['rate-limit']) },
+      audit: { retainMs: argv['audit-retention-days'] * 86_400_000 },
       tls: argv['tls-cert'] !== undefined && argv['tls-key'] !== undefined ? { certFile: argv['tls-cert'], keyFile: argv['tls-key'], clientCaFile: argv['client-ca'] } : undefined,
       insecureListen: argv['insecure-listen'],
     });

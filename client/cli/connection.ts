@@ -6,6 +6,11 @@
  *
  * Tokens: `--token`, `--token-file`, `RUNE_TOKEN`, `RUNE_TOKEN_FILE`, the context's `token`,
  * the context's `tokenFile` — the first one set wins. Token files are read at use.
+ *
+ * TLS: `--ca`/`RUNE_CA`/the context's `ca`, and likewise `cert` and `key`, each on its own. The
+ * connection uses TLS when any of them is set or the server is written `tls://host:port` (or
+ * `https://host:port`); without a CA, runed's certificate is verified against the system's roots.
+ * `cert` and `key` go together (mutual TLS). The files are read at use (loadTls).
  */
 import { readFile } from 'node:fs/promises';
 import { RuneError } from '../../shared/errors.js';
@@ -27,10 +32,25 @@ export interface Connection {
   namespace: string;
   /** True when the namespace came from -n (explicit), so documents naming another one are errors. */
   namespaceExplicit: boolean;
+  /** TLS settings when the connection uses TLS; undefined for plaintext. */
+  tls?: ConnectionTls;
   /** The context used, if any. */
   context?: ClientContext;
   configPath: string;
   timeoutSeconds: number;
+}
+
+/** One TLS file and where its path came from, for messages: `--ca`, `RUNE_CA`, `context "prod"`. */
+export interface TlsSetting {
+  path: string;
+  source: string;
+}
+
+/** The TLS files of a connection; all absent means TLS verified against the system's roots. */
+export interface ConnectionTls {
+  ca?: TlsSetting;
+  cert?: TlsSetting;
+  key?: TlsSetting;
 }
 
 /**
@@ -50,9 +70,11 @@ export function resolveConnection(flags: Partial<GlobalArgs>, env: NodeJS.Proces
       );
     }
   }
-  const server = flags.server ?? (env.RUNE_SERVER || undefined) ?? context?.server ?? DEFAULT_SERVER;
+  const written = flags.server ?? (env.RUNE_SERVER || undefined) ?? context?.server ?? DEFAULT_SERVER;
   const from = flags.server !== undefined ? '--server' : env.RUNE_SERVER ? 'RUNE_SERVER' : `context "${context?.name}"`;
-  if (!isHostPort(server)) throw new UsageError(`${from}: "${server}" is not host:port, e.g. 127.0.0.1:7863`);
+  const { address: server, tls: tlsScheme } = splitServerAddress(written);
+  if (!isHostPort(server)) throw new UsageError(`${from}: "${written}" is not host:port (or tls://host:port), e.g. 127.0.0.1:7863`);
+  const tls = pickTls(flags, env, context, tlsScheme);
 
   const tokenChoice = pickToken(flags, env, context);
   const namespace = flags.namespace ?? (env.RUNE_NAMESPACE || undefined) ?? (context?.namespace || undefined) ?? DEFAULT_NAMESPACE;
@@ -63,7 +85,30 @@ export function resolveConnection(flags: Partial<GlobalArgs>, env: NodeJS.Proces
   }
   const timeoutSeconds = flags.timeout ?? 10;
   if (!(timeoutSeconds > 0)) throw new UsageError(`--timeout must be a positive number of seconds, not ${flags.timeout}`);
-  return { server, ...tokenChoice, namespace, namespaceExplicit: flags.namespace !== undefined, context, configPath, timeoutSeconds };
+  return { server, ...tokenChoice, namespace, namespaceExplicit: flags.namespace !== undefined, ...(tls ? { tls } : {}), context, configPath, timeoutSeconds };
+}
+
+/** `tls://host:port` and `https://host:port` mean TLS; the address is host:port either way. */
+export function splitServerAddress(server: string): { address: string; tls: boolean } {
+  const match = /^(tls|https):\/\/(.*?)\/?$/i.exec(server);
+  return match ? { address: match[2]!, tls: true } : { address: server, tls: false };
+}
+
+/** The TLS settings from flags > env > context, each on its own; undefined for plaintext. UsageError for a cert without key or the reverse. */
+export function pickTls(flags: Partial<GlobalArgs>, env: NodeJS.ProcessEnv, context: ClientContext | undefined, tlsScheme: boolean): ConnectionTls | undefined {
+  const pick = (name: 'ca' | 'cert' | 'key', envName: string): TlsSetting | undefined => {
+    if (flags[name] !== undefined) return { path: flags[name], source: `--${name}` };
+    if (env[envName]) return { path: env[envName], source: envName };
+    if (context?.[name]) return { path: context[name], source: `context "${context.name}"` };
+    return undefined;
+  };
+  const ca = pick('ca', 'RUNE_CA');
+  const cert = pick('cert', 'RUNE_CERT');
+  const key = pick('key', 'RUNE_KEY');
+  if (cert !== undefined && key === undefined) throw new UsageError(`a client certificate (${cert.source}) needs its key: pass --key (or set RUNE_KEY)`);
+  if (key !== undefined && cert === undefined) throw new UsageError(`a client key (${key.source}) needs its certificate: pass --cert (or set RUNE_CERT)`);
+  if (!tlsScheme && ca === undefined && cert === undefined) return undefined;
+  return { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) };
 }
 
 function pickToken(flags: Partial<GlobalArgs>, env: NodeJS.ProcessEnv, context: ClientContext | undefined): Pick<Connection, 'token' | 'tokenFile' | 'tokenSource'> {
@@ -107,6 +152,34 @@ export async function loadToken(connection: Connection): Promise<string> {
   const token = text.trim();
   if (token === '') throw new RuneError('UNAUTHENTICATED', `the token file ${connection.tokenFile} is empty; ${loginHint(connection.server)}`);
   return token;
+}
+
+/**
+ * The PEM bytes of the connection's TLS files (for RuneClient's `tls`), or undefined for
+ * plaintext. FAILED_PRECONDITION naming the file and where it came from when one cannot be
+ * read or holds no PEM certificate / key.
+ */
+export async function loadTls(connection: Pick<Connection, 'tls'>): Promise<{ ca?: Buffer; cert?: Buffer; key?: Buffer } | undefined> {
+  const tls = connection.tls;
+  if (tls === undefined) return undefined;
+  const read = async (setting: TlsSetting | undefined, what: string, marker: RegExp) => {
+    if (setting === undefined) return undefined;
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(setting.path);
+    } catch (err) {
+      const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'it does not exist' : (err as Error).message;
+      throw new RuneError('FAILED_PRECONDITION', `cannot read the ${what} ${setting.path} (from ${setting.source}): ${reason}`);
+    }
+    if (!marker.test(bytes.toString('latin1'))) throw new RuneError('FAILED_PRECONDITION', `${setting.path} (from ${setting.source}) holds no PEM ${what}`);
+    return bytes;
+  };
+  const [ca, cert, key] = await Promise.all([
+    read(tls.ca, 'CA certificate', /-----BEGIN CERTIFICATE-----/),
+    read(tls.cert, 'client certificate', /-----BEGIN CERTIFICATE-----/),
+    read(tls.key, 'private key', /-----BEGIN [A-Z ]*PRIVATE KEY-----/),
+  ]);
+  return { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) };
 }
 
 /** Reads the client config (see clientConfigPath) and resolves the connection for `flags`. */

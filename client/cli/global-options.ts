@@ -12,6 +12,9 @@ export interface GlobalArgs {
   server?: string;
   token?: string;
   tokenFile?: string;
+  ca?: string;
+  cert?: string;
+  key?: string;
   context?: string;
   namespace?: string;
   output: OutputFormat;
@@ -20,9 +23,12 @@ export interface GlobalArgs {
 }
 
 export const globalOptions = {
-  server: { type: 'string', describe: 'runed gRPC address host:port [env RUNE_SERVER; default: the context\'s, else 127.0.0.1:7863]', global: true, requiresArg: true },
+  server: { type: 'string', describe: 'runed gRPC address host:port, or tls://host:port to connect with TLS [env RUNE_SERVER; default: the context\'s, else 127.0.0.1:7863]', global: true, requiresArg: true },
   token: { type: 'string', describe: 'Bearer token [env RUNE_TOKEN; default: the context\'s]', global: true, requiresArg: true },
   'token-file': { type: 'string', describe: 'File holding the bearer token [env RUNE_TOKEN_FILE]', global: true, requiresArg: true, normalize: true },
+  ca: { type: 'string', describe: 'PEM file of the CA that signed runed\'s certificate; connects with TLS [env RUNE_CA; default: the context\'s]', global: true, requiresArg: true, normalize: true },
+  cert: { type: 'string', describe: 'PEM client certificate, for runed\'s mutual TLS (with --key) [env RUNE_CERT; default: the context\'s]', global: true, requiresArg: true, normalize: true },
+  key: { type: 'string', describe: 'PEM private key of --cert [env RUNE_KEY; default: the context\'s]', global: true, requiresArg: true, normalize: true },
   context: { type: 'string', describe: 'Context from the client config to use [default: currentContext]', global: true, requiresArg: true },
   namespace: { alias: 'n', type: 'string', describe: 'Namespace [env RUNE_NAMESPACE; default: the context\'s, else "default"]', global: true, requiresArg: true },
   output: { alias: 'o', choices: OUTPUT_FORMATS, default: 'table' as OutputFormat, describe: 'Output format', global: true, requiresArg: true },

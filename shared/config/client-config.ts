@@ -10,6 +10,12 @@
  *     server: 127.0.0.1:7863
  *     tokenFile: /home/me/.rune/data/admin.token
  *     namespace: default
+ *   - name: prod                     # runed serving mutual TLS
+ *     server: rune.example.internal:7863
+ *     tokenFile: /home/me/.rune/prod.token
+ *     ca: /home/me/.rune/prod/ca.crt       # any of ca, cert, key set: connect with TLS
+ *     cert: /home/me/.rune/prod/client.crt
+ *     key: /home/me/.rune/prod/client.key
  * ```
  *
  * The file may hold tokens, so it is written with mode 0600 in a 0700 directory, atomically
@@ -36,6 +42,12 @@ export interface ClientContext {
   tokenFile?: string;
   /** Default namespace for commands run in this context. */
   namespace?: string;
+  /** PEM file of the CA that signed runed's certificate: connect with TLS (see also `tls://` servers). */
+  ca?: string;
+  /** PEM client certificate for runed's mutual TLS (with `key`). */
+  cert?: string;
+  /** PEM private key of `cert`. */
+  key?: string;
 }
 
 export interface ClientConfig {
@@ -50,6 +62,9 @@ const ContextSchema = z.looseObject({
   token: z.string().optional(),
   tokenFile: z.string().optional(),
   namespace: z.string().optional(),
+  ca: z.string().optional(),
+  cert: z.string().optional(),
+  key: z.string().optional(),
 });
 
 const ConfigSchema = z.looseObject({

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { ClientConfig } from '../../shared/config/client-config.js';
-import { isHostPort, isLoopback, loadToken, resolveConnection } from '../../client/cli/connection.js';
+import { isHostPort, isLoopback, loadTls, loadToken, resolveConnection, splitServerAddress } from '../../client/cli/connection.js';
 import { UsageError } from '../../client/cli/global-options.js';
 import { RuneError } from '../../shared/errors.js';
 import { mkdtemp, writeFile } from 'node:fs/promises';
@@ -92,5 +92,71 @@ describe('loadToken', () => {
   it('names a missing token file and where it came from', async () => {
     const err = await loadToken({ ...base, tokenFile: '/nonexistent/admin.token', tokenSource: 'context "default"' }).catch((e: unknown) => e);
     expect((err as Error).message).to.include('cannot read the token file /nonexistent/admin.token (from context "default"): it does not exist; log in with');
+  });
+});
+
+describe('TLS settings: --ca/--cert/--key > RUNE_CA/RUNE_CERT/RUNE_KEY > context, tls:// servers', () => {
+  const tlsConfig: ClientConfig = {
+    currentContext: 'prod',
+    contexts: [
+      { name: 'prod', server: 'rune.example.internal:7863', token: 't', ca: '/ctx/ca.crt', cert: '/ctx/me.crt', key: '/ctx/me.key' },
+      { name: 'plain', server: '127.0.0.1:7863', token: 't' },
+      { name: 'tls-scheme', server: 'tls://rune.example.internal:7863', token: 't' },
+    ],
+  };
+
+  it('is plaintext without any TLS setting', () => {
+    expect(resolveConnection({ context: 'plain' }, {}, tlsConfig, path).tls).to.equal(undefined);
+  });
+
+  it("takes the context's files, naming the context as their source", () => {
+    const got = resolveConnection({}, {}, tlsConfig, path);
+    expect(got.server).to.equal('rune.example.internal:7863');
+    expect(got.tls).to.deep.equal({
+      ca: { path: '/ctx/ca.crt', source: 'context "prod"' },
+      cert: { path: '/ctx/me.crt', source: 'context "prod"' },
+      key: { path: '/ctx/me.key', source: 'context "prod"' },
+    });
+  });
+
+  it('env beats the context and flags beat env, each setting on its own', () => {
+    const got = resolveConnection({ ca: '/flag/ca.crt' }, { RUNE_CA: '/env/ca.crt', RUNE_CERT: '/env/me.crt', RUNE_KEY: '/env/me.key' }, tlsConfig, path);
+    expect(got.tls).to.deep.equal({ ca: { path: '/flag/ca.crt', source: '--ca' }, cert: { path: '/env/me.crt', source: 'RUNE_CERT' }, key: { path: '/env/me.key', source: 'RUNE_KEY' } });
+  });
+
+  it('a CA alone turns TLS on (server authentication only)', () => {
+    expect(resolveConnection({ context: 'plain', ca: '/ca.crt' }, {}, tlsConfig, path).tls).to.deep.equal({ ca: { path: '/ca.crt', source: '--ca' } });
+  });
+
+  it('tls:// and https:// servers mean TLS verified against the system roots; the address is host:port', () => {
+    expect(splitServerAddress('tls://rune.example.internal:7863')).to.deep.equal({ address: 'rune.example.internal:7863', tls: true });
+    expect(splitServerAddress('https://10.0.0.5:7863/')).to.deep.equal({ address: '10.0.0.5:7863', tls: true });
+    expect(splitServerAddress('10.0.0.5:7863')).to.deep.equal({ address: '10.0.0.5:7863', tls: false });
+    const got = resolveConnection({ context: 'tls-scheme' }, {}, tlsConfig, path);
+    expect(got.server).to.equal('rune.example.internal:7863');
+    expect(got.tls).to.deep.equal({});
+    expect(() => resolveConnection({ server: 'tls://nohost' }, {}, tlsConfig, path)).to.throw(UsageError, '--server: "tls://nohost" is not host:port');
+  });
+
+  it('a client certificate needs its key and the reverse (UsageError naming the source)', () => {
+    expect(() => resolveConnection({ context: 'plain', cert: '/me.crt' }, {}, tlsConfig, path)).to.throw(UsageError, 'a client certificate (--cert) needs its key: pass --key');
+    expect(() => resolveConnection({ context: 'plain' }, { RUNE_KEY: '/me.key' }, tlsConfig, path)).to.throw(UsageError, 'a client key (RUNE_KEY) needs its certificate: pass --cert');
+  });
+
+  it('loadTls reads the PEM files, and names a missing or non-PEM file with its source', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rune-tls-files-'));
+    const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+    await writeFile(join(dir, 'ca.crt'), pem);
+    await writeFile(join(dir, 'me.key'), '-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n');
+    await writeFile(join(dir, 'junk'), 'not pem');
+    expect(await loadTls({})).to.equal(undefined);
+    const got = await loadTls({ tls: { ca: { path: join(dir, 'ca.crt'), source: '--ca' } } });
+    expect(got?.ca?.toString()).to.equal(pem);
+    expect(got?.cert).to.equal(undefined);
+    const missing = await loadTls({ tls: { ca: { path: join(dir, 'nope.crt'), source: 'RUNE_CA' } } }).catch((e: unknown) => e as RuneError);
+    expect(missing).to.be.instanceOf(RuneError);
+    expect((missing as RuneError).message).to.equal(`cannot read the CA certificate ${join(dir, 'nope.crt')} (from RUNE_CA): it does not exist`);
+    const junk = await loadTls({ tls: { cert: { path: join(dir, 'junk'), source: '--cert' }, key: { path: join(dir, 'me.key'), source: '--key' } } }).catch((e: unknown) => e as RuneError);
+    expect((junk as RuneError).message).to.equal(`${join(dir, 'junk')} (from --cert) holds no PEM client certificate`);
   });
 });

@@ -23,6 +23,23 @@ describe('CLI error messages', () => {
     );
   });
 
+  it('UNAVAILABLE from a TLS handshake: says what to fix, not how to start runed', () => {
+    const certRequired = describeError(
+      new RuneError('UNAVAILABLE', 'No connection established. Last error: 803C03ED0D7F0000:error:0A00045C:SSL routines:ssl3_read_bytes:tlsv13 alert certificate required:../deps/openssl/openssl/ssl/record/rec_layer_s3.c:1601:SSL alert number 116\n (2026-11-22T10:31:54.348Z). Resolution note: '),
+      { server, tls: true },
+    );
+    expect(certRequired.message).to.equal(
+      'cannot connect to runed at 127.0.0.1:7863 (tlsv13 alert certificate required).\nruned requires a client certificate (mutual TLS): pass --cert and --key (or set RUNE_CERT and RUNE_KEY), signed by a CA runed trusts.',
+    );
+    const untrusted = describeError(new RuneError('UNAVAILABLE', 'No connection established. Last error: Error: self-signed certificate in certificate chain. Resolution note: '), { server, tls: true });
+    expect(untrusted.message).to.equal(
+      "cannot connect to runed at 127.0.0.1:7863 (self-signed certificate in certificate chain).\nruned's certificate did not verify: pass the CA that signed it with --ca (or RUNE_CA), and dial a name or IP listed in its subjectAltName.",
+    );
+    const dropped = 'No connection established. Last error: Failed to connect (2026-11-22T10:31:54.356Z). Resolution note: ';
+    expect(describeError(new RuneError('UNAVAILABLE', dropped), { server, tls: true }).message).to.match(/^cannot connect to runed at 127\.0\.0\.1:7863 \(Failed to connect\)\.\nThe TLS connection was closed during the handshake: .*--client-ca/);
+    expect(describeError(new RuneError('UNAVAILABLE', dropped), { server, tls: false }).message).to.match(/if runed serves TLS, connect with TLS: --ca FILE .* or --server tls:\/\/HOST:PORT\.$/);
+  });
+
   it('UNAUTHENTICATED: says how to log in, with the real address', () => {
     const { message } = describeError(new RuneError('UNAUTHENTICATED', 'missing bearer token'), { server });
     expect(message).to.equal(`missing bearer token; log in with: rune login --server ${server} --token-file <data-dir>/admin.token (runed writes that file on its first start), or pass --token / set RUNE_TOKEN`);

@@ -13,16 +13,22 @@ export const loginCommand: CommandModule<GlobalArgs, GlobalArgs> = {
     withHelp(y, [
       ['rune login --server 127.0.0.1:7863 --token-file ~/.rune/data/admin.token', 'Log in with the admin token runed wrote on its first start'],
       ['rune login --server 10.0.0.5:7863 --token "$TOKEN" --context lab -n dev', 'Save a second context named lab, default namespace dev'],
+      ['rune login --server rune.example.internal:7863 --ca ca.crt --cert me.crt --key me.key --token-file me.token', 'A runed serving mutual TLS: the context keeps the three file paths'],
     ]),
   handler: action<GlobalArgs>(async (argv, state) => {
     const { resolve } = await import('node:path');
     const { readFile } = await import('node:fs/promises');
     const { clientConfigPath, readClientConfig, writeClientConfig, upsertContext, DEFAULT_SERVER } = await import('../../../shared/config/client-config.js');
-    const { isHostPort } = await import('../connection.js');
+    const { isHostPort, loadTls, pickTls, splitServerAddress } = await import('../connection.js');
     const { RuneError } = await import('../../../shared/errors.js');
 
     const server = argv.server ?? (process.env.RUNE_SERVER || undefined) ?? DEFAULT_SERVER;
-    if (!isHostPort(server)) throw new UsageError(`--server: "${server}" is not host:port, e.g. 127.0.0.1:7863`);
+    const { address, tls: tlsScheme } = splitServerAddress(server);
+    if (!isHostPort(address)) throw new UsageError(`--server: "${server}" is not host:port (or tls://host:port), e.g. 127.0.0.1:7863`);
+    // TLS files from flags or RUNE_CA/RUNE_CERT/RUNE_KEY (not from a context): saved as absolute paths.
+    const tlsFiles = pickTls(argv, process.env, undefined, tlsScheme);
+    for (const setting of Object.values(tlsFiles ?? {})) setting.path = resolve(setting.path);
+    const tls = await loadTls({ tls: tlsFiles });
     if (argv.namespace !== undefined) {
       const { dnsLabelProblem } = await import('../../../shared/spec/names.js');
       const problem = dnsLabelProblem(argv.namespace);
@@ -47,8 +53,10 @@ export const loginCommand: CommandModule<GlobalArgs, GlobalArgs> = {
 
     state.server = server;
     state.timeoutSeconds = argv.timeout;
+    state.tls = tls !== undefined;
+    if (tls) (await import('../session.js')).quietIpServerNameWarning();
     const { RuneClient } = await import('../../api/rune-client.js');
-    const client = new RuneClient({ server, token, timeoutSeconds: argv.timeout });
+    const client = new RuneClient({ server: address, token, timeoutSeconds: argv.timeout, tls });
     let who;
     try {
       who = await client.whoAmI();
@@ -69,6 +77,9 @@ export const loginCommand: CommandModule<GlobalArgs, GlobalArgs> = {
       server,
       ...(tokenFile !== undefined ? { tokenFile } : { token }),
       namespace: argv.namespace ?? previous?.namespace ?? 'default',
+      ...(tlsFiles?.ca ? { ca: tlsFiles.ca.path } : {}),
+      ...(tlsFiles?.cert ? { cert: tlsFiles.cert.path } : {}),
+      ...(tlsFiles?.key ? { key: tlsFiles.key.path } : {}),
     };
     await writeClientConfig(configPath, upsertContext(config, context, { makeCurrent: true }));
     process.stdout.write(
@@ -77,9 +88,10 @@ export const loginCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   }),
 };
 
-/** The context a login to `server` updates when --context is not given: one already for this server, else "default" if free, else one named after the address. */
+/** The context a login to `server` updates when --context is not given: one already for this server (with or without tls://), else "default" if free, else one named after the address. */
 function defaultContextName(config: { contexts: Array<{ name: string; server: string }> } | undefined, server: string): string {
-  const same = config?.contexts.find((c) => c.server === server);
+  const address = (s: string) => s.replace(/^(tls|https):\/\//i, '').replace(/\/$/, '');
+  const same = config?.contexts.find((c) => address(c.server) === address(server));
   if (same) return same.name;
   if (!config?.contexts.some((c) => c.name === 'default')) return 'default';
   return server.replace(/[^A-Za-z0-9]+/g, '-');

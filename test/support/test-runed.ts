@@ -5,6 +5,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
+import { AdminServiceClient } from '../../shared/gen/rune/v1/admin_service.js';
 import { AuthServiceClient } from '../../shared/gen/rune/v1/auth_service.js';
 import { ExecServiceClient } from '../../shared/gen/rune/v1/exec_service.js';
 import { InstanceServiceClient } from '../../shared/gen/rune/v1/instance_service.js';
@@ -76,6 +77,7 @@ export function clients(addr: string) {
     exec: new ExecServiceClient(addr, creds, options),
     watch: new WatchServiceClient(addr, creds, options),
     auth: new AuthServiceClient(addr, creds, options),
+    admin: new AdminServiceClient(addr, creds, options),
     system: new SystemServiceClient(addr, creds, options),
   };
   return { ...all, close: () => Object.values(all).forEach((c) => c.close()) };

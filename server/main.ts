@@ -23,6 +23,8 @@ const argv = yargs(hideBin(process.argv))
   })
   .option('grpc-addr', { type: 'string', default: DEFAULT_GRPC_ADDR, describe: 'gRPC listen address (host:port)' })
   .option('http-addr', { type: 'string', default: DEFAULT_HTTP_ADDR, describe: 'REST gateway listen address (host:port)' })
+  .option('cors-origin', { type: 'string', array: true, default: [] as string[], describe: 'Browser origin allowed to call the REST gateway (CORS; repeatable; * for any). Default: CORS off' })
+  .option('http-max-body-bytes', { type: 'number', default: 4 * 1024 * 1024, describe: 'Largest REST request body (and WebSocket message); larger ones get 413' })
   .option('log-level', { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'Log level' })
   .option('instance-log-max-bytes', {
     type: 'number',
@@ -86,6 +88,7 @@ async function main(): Promise<void> {
       dataDir: resolve(argv['data-dir']),
       grpcAddr: argv['grpc-addr'],
       httpAddr: argv['http-addr'],
+      http: { corsOrigins: argv['cors-origin'].flatMap((o) => o.split(',')).map((o) => o.trim()).filter(Boolean), maxBodyBytes: argv['http-max-body-bytes'] },
       log,
       orchestrator: { logMaxBytes: argv['instance-log-max-bytes'] },
       rateLimit: { perMinute: parseRateLimit(argv['rate-limit']) },

@@ -17,6 +17,11 @@ import { interceptors } from './api/chain.js';
 import { implement, type HandlerMap } from './api/dispatch.js';
 import { grpcServerCredentials } from './api/grpc-server-credentials.js';
 import { checkListenAddress } from './api/listen-address.js';
+import type { Registry } from 'prom-client';
+import { prepareGatewaySocket, type GatewaySocket } from './gateway/gateway-socket.js';
+import { HttpAddressInUseError, startHttpGateway, type HttpGateway } from './gateway/http-gateway.js';
+import { createMetricsRegistry } from './metrics.js';
+import { checkReadiness, type Readiness } from './readiness.js';
 import { TlsMaterial, type TlsMaterialOptions } from './api/tls-material.js';
 import { authHandlers } from './api/handlers/auth-handler.js';
 import { adminHandlers } from './api/handlers/admin-handler.js';
@@ -51,8 +56,10 @@ export interface RunedOptions {
   dataDir: string;
   /** host:port for gRPC; port 0 picks a free one (tests). Default 127.0.0.1:7863. */
   grpcAddr?: string;
-  /** host:port for the REST gateway (served by the REST work). Default 127.0.0.1:7861. */
+  /** host:port for the REST gateway; port 0 picks a free one (tests). Default 127.0.0.1:7861. */
   httpAddr?: string;
+  /** REST gateway: CORS allow-list (`--cors-origin`; default none, CORS off) and body limit (`--http-max-body-bytes`; default 4 MiB). */
+  http?: { corsOrigins?: string[]; maxBodyBytes?: number };
   logLevel?: LogLevel;
   log?: Logger;
   /** Environment for the CLI config path at bootstrap (HOME, RUNE_CONFIG). */
@@ -80,6 +87,12 @@ export interface RunedOptions {
 export interface Runed {
   /** The address gRPC is bound to, with the real port. */
   grpcAddr: string;
+  /** The address the REST gateway is bound to, with the real port. */
+  httpAddr: string;
+  /** This runed's Prometheus registry (`GET /metrics` serves it with the process metrics). */
+  metrics: Registry;
+  /** Readiness (`GET /readyz`): the store answers reads and the controllers run. */
+  ready(): Promise<Readiness>;
   dataDir: string;
   store: Store;
   /** Undefined when started with `orchestrator.enabled: false`. */
@@ -105,6 +118,7 @@ export async function startRuned(options: RunedOptions): Promise<Runed> {
   const log = options.log ?? createLogger(options.logLevel ?? 'info');
   const { dataDir } = options;
   checkListenAddress(options.grpcAddr ?? DEFAULT_GRPC_ADDR, { flag: '--grpc-addr', tls: options.tls !== undefined, insecureListen: options.insecureListen ?? false });
+  checkListenAddress(options.httpAddr ?? DEFAULT_HTTP_ADDR, { flag: '--http-addr', tls: options.tls !== undefined, insecureListen: options.insecureListen ?? false });
   const tls = options.tls ? await TlsMaterial.open({ ...options.tls, log }) : undefined;
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const kinds = defaultKinds();
@@ -113,6 +127,9 @@ export async function startRuned(options: RunedOptions): Promise<Runed> {
     throw err;
   });
   let server: grpc.Server | undefined;
+  let gateway: HttpGateway | undefined;
+  let gatewaySocket: GatewaySocket | undefined;
+  let stopRequested = false;
   let orchestrator: Orchestrator | undefined;
   let logIndexer: LogIndexer | undefined;
   let closeAccessControl: (() => Promise<void>) | undefined;
@@ -181,17 +198,41 @@ export async function startRuned(options: RunedOptions): Promise<Runed> {
     const requested = options.grpcAddr ?? DEFAULT_GRPC_ADDR;
     const port = await bind(server, requested, grpcServerCredentials(tls));
     const grpcAddr = requested.replace(/:\d+$/, `:${port}`);
+    // The REST gateway calls this same server (same chain) through a private Unix socket.
+    gatewaySocket = await prepareGatewaySocket(dataDir);
+    await bind(server, gatewaySocket.address, grpc.ServerCredentials.createInsecure());
+    const metrics = createMetricsRegistry();
+    const orchestratorRunning = orchestrator;
+    const ready = () => checkReadiness({ store, controllers: orchestratorRunning ? { running: !stopRequested } : undefined, stopping: stopRequested });
+    gateway = await startHttpGateway({
+      addr: options.httpAddr ?? DEFAULT_HTTP_ADDR,
+      grpc: { address: gatewaySocket.address },
+      tls,
+      log,
+      version: runeVersion(),
+      metrics,
+      ready,
+      corsOrigins: options.http?.corsOrigins,
+      maxBodyBytes: options.http?.maxBodyBytes,
+    }).catch((err: unknown) => {
+      throw err instanceof HttpAddressInUseError ? new AddressInUseError(err.message) : err;
+    });
 
     const bootstrapTokenFile = await bootstrap({ store, tokens, dataDir, grpcAddr, log, env: options.env });
     for (const { definition } of apiServices) health.setStatus(definition.fullName, 'SERVING');
     health.setStatus('', 'SERVING');
-    log.info({ grpcAddr, dataDir, revision: store.revision, tls: tls ? (tls.mutual ? 'mutual' : 'server') : 'off' }, 'runed is serving');
+    log.info({ grpcAddr, httpAddr: gateway.addr, dataDir, revision: store.revision, tls: tls ? (tls.mutual ? 'mutual' : 'server') : 'off' }, 'runed is serving');
 
     let stopping: Promise<void> | undefined;
     const srv = server;
     const orch = orchestrator;
+    const gw = gateway;
+    const gwSocket = gatewaySocket;
     return {
       grpcAddr,
+      httpAddr: gw.addr,
+      metrics,
+      ready,
       dataDir,
       store,
       orchestrator: orch,
@@ -201,8 +242,11 @@ export async function startRuned(options: RunedOptions): Promise<Runed> {
         (stopping ??= (async () => {
           health.setStatus('', 'NOT_SERVING');
           for (const { definition } of apiServices) health.setStatus(definition.fullName, 'NOT_SERVING');
+          stopRequested = true;
+          await gw.close(); // REST streams end with an UNAVAILABLE frame, unary calls finish
           shutdown.abort();
           await drain(srv);
+          await gwSocket.cleanup();
           tls?.close();
           // Workloads keep running: the next runed adopts them.
           await orch?.stop();
@@ -214,7 +258,9 @@ export async function startRuned(options: RunedOptions): Promise<Runed> {
         })()),
     };
   } catch (err) {
+    await gateway?.close();
     server?.forceShutdown();
+    await gatewaySocket?.cleanup();
     tls?.close();
     await orchestrator?.stop();
     await closeAccessControl?.();

@@ -14,6 +14,8 @@ export const repoRoot = join(import.meta.dirname, '..', '..');
 export interface RunedProcess {
   child: ChildProcess;
   grpcAddr: string;
+  /** The REST gateway's address (host:port). */
+  httpAddr: string;
   dataDir: string;
   /** HOME of the runed (and of CLI runs against it): holds .rune/config.yaml after bootstrap. */
   home: string;
@@ -34,6 +36,8 @@ export interface StartOptions {
   dataDir?: string;
   home?: string;
   grpcAddr?: string;
+  /** Default 127.0.0.1:0. */
+  httpAddr?: string;
   extraArgs?: string[];
   env?: NodeJS.ProcessEnv;
   /** How long to wait for "serving" (default 20 s). */
@@ -46,21 +50,21 @@ export async function startRunedProcess(options: StartOptions = {}): Promise<Run
   const home = options.home ?? (await mkdtemp(join(tmpdir(), 'runed-home-')));
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', join(repoRoot, 'server', 'main.ts'), '--data-dir', dataDir, '--grpc-addr', options.grpcAddr ?? '127.0.0.1:0', '--log-level', 'info', ...(options.extraArgs ?? [])],
+    ['--import', 'tsx', join(repoRoot, 'server', 'main.ts'), '--data-dir', dataDir, '--grpc-addr', options.grpcAddr ?? '127.0.0.1:0', '--http-addr', options.httpAddr ?? '127.0.0.1:0', '--log-level', 'info', ...(options.extraArgs ?? [])],
     { cwd: repoRoot, env: { ...process.env, HOME: home, RUNE_CONFIG: join(home, '.rune', 'config.yaml'), NODE_EXTRA_CA_CERTS: '', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const stderr: string[] = [];
   createInterface({ input: child.stderr! }).on('line', (line) => stderr.push(line));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
-  const grpcAddr = await new Promise<string>((resolve, reject) => {
+  const { grpcAddr, httpAddr } = await new Promise<{ grpcAddr: string; httpAddr: string }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`runed did not serve within ${options.timeoutMs ?? 20000} ms; stderr:\n${stderr.join('\n')}`)), options.timeoutMs ?? 20000);
     createInterface({ input: child.stdout! }).on('line', (line) => {
       try {
-        const entry = JSON.parse(line) as { msg?: string; grpcAddr?: string };
+        const entry = JSON.parse(line) as { msg?: string; grpcAddr?: string; httpAddr?: string };
         if (entry.msg === 'runed is serving' && entry.grpcAddr) {
           clearTimeout(timer);
-          resolve(entry.grpcAddr);
+          resolve({ grpcAddr: entry.grpcAddr, httpAddr: entry.httpAddr ?? '' });
         }
       } catch {
         // not a log line
@@ -75,6 +79,7 @@ export async function startRunedProcess(options: StartOptions = {}): Promise<Run
   return {
     child,
     grpcAddr,
+    httpAddr,
     dataDir,
     home,
     token,

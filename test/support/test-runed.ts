@@ -20,6 +20,8 @@ import { killProcessesUnder } from './procs.js';
 
 export interface TestRuned {
   runed: Runed;
+  /** The REST gateway's base URL, `http://127.0.0.1:PORT`. */
+  baseUrl: string;
   token: string;
   home: string;
   stop(): Promise<void>;
@@ -30,6 +32,7 @@ export async function startTestRuned(options: Partial<RunedOptions> = {}): Promi
   const home = await mkdtemp(join(tmpdir(), 'runed-home-'));
   const runed = await startRuned({
     grpcAddr: '127.0.0.1:0',
+    httpAddr: '127.0.0.1:0',
     log: createLogger('silent'),
     env: { HOME: home, RUNE_CONFIG: join(home, '.rune', 'config.yaml') },
     ...options,
@@ -38,6 +41,7 @@ export async function startTestRuned(options: Partial<RunedOptions> = {}): Promi
   const token = (await readFile(join(dataDir, 'admin.token'), 'utf8')).trim();
   return {
     runed,
+    baseUrl: `http://${runed.httpAddr}`,
     token,
     home,
     stop: async () => {

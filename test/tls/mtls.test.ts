@@ -8,6 +8,7 @@ import { copyFile, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/prom
 import { X509Certificate } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { request } from 'node:https';
 import { connect } from 'node:tls';
 import { expect } from 'chai';
 import { RuneClient } from '../../client/api/rune-client.js';
@@ -57,7 +58,7 @@ describe('TLS and mutual TLS (real runed, openssl certificates)', function () {
   });
 
   /** runed serving the files in a fresh `live` dir (copies of `server` and, for mTLS, `clientCa`), which tests then rewrite. */
-  async function serve(server: Issued, clientCa?: Issued): Promise<{ live: { cert: string; key: string; clientCa: string }; tls: TlsMaterial; addr: string; token: string }> {
+  async function serve(server: Issued, clientCa?: Issued): Promise<{ live: { cert: string; key: string; clientCa: string }; tls: TlsMaterial; addr: string; httpAddr: string; token: string }> {
     const liveDir = await mkdtemp(join(dir, 'live-'));
     const live = { cert: join(liveDir, 'server.crt'), key: join(liveDir, 'server.key'), clientCa: join(liveDir, 'client-ca.crt') };
     await copyFile(server.cert, live.cert);
@@ -67,7 +68,7 @@ describe('TLS and mutual TLS (real runed, openssl certificates)', function () {
       orchestrator: { enabled: false },
       tls: { certFile: live.cert, keyFile: live.key, clientCaFile: clientCa ? live.clientCa : undefined, debounceMs: 50, pollMs: 0 },
     });
-    return { live, tls: runed.runed.tls!, addr: runed.runed.grpcAddr, token: runed.token };
+    return { live, tls: runed.runed.tls!, addr: runed.runed.grpcAddr, httpAddr: runed.runed.httpAddr, token: runed.token };
   }
 
   async function client(addr: string, token: string, trust: Trust | undefined): Promise<RuneClient> {
@@ -115,6 +116,22 @@ describe('TLS and mutual TLS (real runed, openssl certificates)', function () {
       socket.once('data', () => finish('accepted'));
       socket.once('error', (err) => finish(err));
       socket.once('close', () => finish('closed'));
+    });
+  }
+
+  /** GET https://<httpAddr>/healthz: the status code, or the error the connection ended with. */
+  async function restHealth(httpAddr: string, trust: Trust): Promise<number | Error> {
+    const ca = await readFile(trust.ca);
+    const cert = trust.client ? await readFile(trust.client.cert) : undefined;
+    const key = trust.client ? await readFile(trust.client.key) : undefined;
+    return new Promise((resolve) => {
+      const req = request(`https://${httpAddr}/healthz`, { ca, cert, key, agent: false, timeout: 5000 }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', (err) => resolve(err));
+      req.on('timeout', () => req.destroy(new Error('timed out')));
+      req.end();
     });
   }
 
@@ -211,6 +228,53 @@ describe('TLS and mutual TLS (real runed, openssl certificates)', function () {
       // The connection made before the reload is still open and still works.
       await established.listNamespaces({});
       expect(tls.current.summary.fingerprint256).to.equal(expected);
+    });
+
+    it('a TLS session from before a client-CA rotation cannot be resumed past it', async () => {
+      const { live, tls, addr } = await serve(server1, ca1);
+      const [host, port] = [addr.replace(/:\d+$/, ''), Number(addr.replace(/^.*:/, ''))];
+      const ca = await readFile(ca1.cert);
+      /** A handshake offering `session` (and no certificate) or presenting client1; the session runed issued, and whether it was a resumption. */
+      const attempt = (options: { session?: Buffer; withCert: boolean }) =>
+        new Promise<{ outcome: 'accepted' | 'refused'; session?: Buffer; resumed?: boolean }>((resolve) => {
+          let session: Buffer | undefined;
+          void Promise.all([readFile(client1.cert), readFile(client1.key)]).then(([cert, key]) => {
+            const socket = connect({ host, port, ca, ALPNProtocols: ['h2'], checkServerIdentity: () => undefined, session: options.session, ...(options.withCert ? { cert, key } : {}) });
+            socket.on('session', (s: Buffer) => (session = s));
+            socket.once('data', () => {
+              const resumed = socket.isSessionReused();
+              setTimeout(() => (socket.destroy(), resolve({ outcome: 'accepted', session, resumed })), 50); // let the ticket arrive
+            });
+            socket.once('error', () => resolve({ outcome: 'refused' }));
+            socket.once('close', () => resolve({ outcome: 'refused' }));
+          });
+        });
+      const first = await attempt({ withCert: true });
+      expect(first.outcome).to.equal('accepted');
+      expect(first.session).to.be.instanceOf(Buffer);
+      const resumedBefore = await attempt({ session: first.session, withCert: false });
+      expect(resumedBefore).to.include({ outcome: 'accepted', resumed: true }); // resumption works, so the next check means something
+
+      const reloaded = nextReload(tls, (e) => e.ok);
+      await writeFile(live.clientCa, await readFile(ca3.cert));
+      await reloaded;
+      expect((await attempt({ session: first.session, withCert: false })).outcome).to.equal('refused');
+    });
+
+    it('the REST listener (--http-addr) serves the same material and follows the same reloads', async () => {
+      const { live, tls, httpAddr } = await serve(server1, ca1);
+      expect(await restHealth(httpAddr, { ca: ca1.cert, client: client1 })).to.equal(200);
+      expect(await restHealth(httpAddr, { ca: ca1.cert })).to.be.instanceOf(Error); // no client certificate
+      expect(await restHealth(httpAddr, { ca: ca1.cert, client: client2 })).to.be.instanceOf(Error); // another CA
+
+      const expected = await fingerprint(server3);
+      const done = nextReload(tls, (e) => e.ok && e.snapshot.summary.fingerprint256 === expected && e.snapshot.summary.clientCas?.join() === 'CN=ca3');
+      await replaceAtomically(live.key, server3.key);
+      await replaceAtomically(live.cert, server3.cert);
+      await replaceAtomically(live.clientCa, ca3.cert);
+      await done;
+      expect(await restHealth(httpAddr, { ca: ca3.cert, client: client3 })).to.equal(200);
+      expect(await restHealth(httpAddr, { ca: ca3.cert, client: client1 })).to.be.instanceOf(Error);
     });
 
     it('a broken or mismatched file on disk is rejected and the previous material stays in use', async () => {

@@ -34,8 +34,9 @@ export class StreamRegistry {
   endToken(tokenId: string): void {
     const set = this.byToken.get(tokenId);
     if (!set) return;
-    const err = new RuneError('UNAUTHENTICATED', `token ${tokenId} has been revoked; this stream is closed. Log in with another token`);
-    for (const stream of [...set]) stream.end(err);
+    for (const stream of [...set]) {
+      stream.end(new RuneError('UNAUTHENTICATED', `token ${tokenId} of subject "${stream.subject}" has been revoked; this stream is closed. Log in with another token`));
+    }
   }
 
   /** Ends every stream of subject `subject` (it was deleted). */

@@ -31,6 +31,12 @@ const argv = yargs(hideBin(process.argv))
     default: 10 * 1024 * 1024,
     describe: "Rotate an instance's log file beyond this size (one rotated file is kept)",
   })
+  .option('kek-file', {
+    type: 'string',
+    normalize: true,
+    describe: 'Key-encryption key for secrets: exactly 32 random bytes, mode 0600 [default: env RUNE_KEK (base64 or hex), else <data-dir>/kek, generated on first start]',
+  })
+  .option('secret-versions', { type: 'number', default: 5, describe: 'Versions kept per secret (older ones are pruned)' })
   .option('tls-cert', { type: 'string', normalize: true, describe: 'PEM certificate chain to serve TLS with (reloaded when the file changes)' })
   .option('tls-key', { type: 'string', normalize: true, describe: 'PEM private key of --tls-cert (reloaded when the file changes)' })
   .option('client-ca', { type: 'string', normalize: true, describe: 'PEM CA bundle: require client certificates signed by one of these CAs (mutual TLS; reloaded when the file changes)' })
@@ -47,6 +53,8 @@ const argv = yargs(hideBin(process.argv))
   .epilogue('Exit codes: 0 stopped cleanly, 1 configuration or runtime error, 2 address already in use.')
   .check((args) => {
     const bytes = args['instance-log-max-bytes'];
+    const versions = args['secret-versions'];
+    if (!Number.isInteger(versions) || versions < 1 || versions > 100) throw new Error(`--secret-versions must be a whole number from 1 to 100 (got ${versions})`);
     if (!Number.isInteger(bytes) || bytes < 1024) throw new Error(`--instance-log-max-bytes must be a whole number of bytes, at least 1024 (got ${bytes})`);
     if ((args['tls-cert'] === undefined) !== (args['tls-key'] === undefined)) throw new Error('--tls-cert and --tls-key go together: pass both or neither');
     if (args['client-ca'] !== undefined && args['tls-cert'] === undefined) throw new Error('--client-ca needs --tls-cert and --tls-key: mutual TLS is TLS with client certificates');
@@ -91,6 +99,7 @@ async function main(): Promise<void> {
       http: { corsOrigins: argv['cors-origin'].flatMap((o) => o.split(',')).map((o) => o.trim()).filter(Boolean), maxBodyBytes: argv['http-max-body-bytes'] },
       log,
       orchestrator: { logMaxBytes: argv['instance-log-max-bytes'] },
+      secrets: { kekFile: argv['kek-file'] && resolve(argv['kek-file']), envKek: process.env.RUNE_KEK || undefined, keepVersions: argv['secret-versions'] },
       rateLimit: { perMinute: parseRateLimit(argv['rate-limit']) },
       audit: { retainMs: argv['audit-retention-days'] * 86_400_000 },
       tls: argv['tls-cert'] !== undefined && argv['tls-key'] !== undefined ? { certFile: argv['tls-cert'], keyFile: argv['tls-key'], clientCaFile: argv['client-ca'] } : undefined,

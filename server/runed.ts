@@ -45,6 +45,12 @@ import type { RolloutOptions } from './orchestrator/service-plan.js';
 import { ProcessRunner } from './runner/process-runner.js';
 import type { Instance } from '../shared/gen/rune/v1/instance.js';
 import { bootstrap } from './auth/bootstrap.js';
+import { configMapHandlers } from './api/handlers/configmap-handler.js';
+import { kekHandlers } from './api/handlers/kek-handler.js';
+import { secretHandlers } from './api/handlers/secret-handler.js';
+import { Keyring } from './crypto/keyring.js';
+import { checkKek, completePendingRotation } from './domain/kek.js';
+import { DEFAULT_KEEP_VERSIONS, SecretVault } from './domain/secrets.js';
 import { TokenService } from './auth/token-service.js';
 import { createLogger, type LogLevel } from './logger.js';
 import { defaultKinds } from './store/kinds.js';
@@ -71,6 +77,13 @@ export interface RunedOptions {
    * without running any workload, for tests of the API's own effects on the store.
    */
   orchestrator?: { enabled?: boolean; backoff?: Partial<BackoffOptions>; rollout?: Partial<RolloutOptions>; pollMs?: number; logMaxBytes?: number };
+  /**
+   * Secrets: the KEK (`kekFile` from --kek-file, else `envKek` from RUNE_KEK, else
+   * <dataDir>/kek, generated 0600 on first start; see server/crypto/keyring.ts) and how many
+   * versions to keep per secret (--secret-versions, default 5). A KEK of the wrong size or a KEK
+   * file readable by group or others fails the start with FAILED_PRECONDITION naming it.
+   */
+  secrets?: { kekFile?: string; envKek?: string; keepVersions?: number };
   /**
    * Calls per minute per subject (per peer address without one), token bucket (`--rate-limit`).
    * Default 6000 per minute with a burst of a minute's worth; `perMinute: 0` turns it off.
@@ -121,6 +134,7 @@ export async function startRuned(options: RunedOptions): Promise<Runed> {
   checkListenAddress(options.httpAddr ?? DEFAULT_HTTP_ADDR, { flag: '--http-addr', tls: options.tls !== undefined, insecureListen: options.insecureListen ?? false });
   const tls = options.tls ? await TlsMaterial.open({ ...options.tls, log }) : undefined;
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const keyring = await Keyring.load({ dataDir, kekFile: options.secrets?.kekFile, envKek: options.secrets?.envKek });
   const kinds = defaultKinds();
   const store = await openLevelStore(join(dataDir, 'store'), { kinds, ...options.store }).catch((err: unknown) => {
     tls?.close();
@@ -135,6 +149,10 @@ export async function startRuned(options: RunedOptions): Promise<Runed> {
   let closeAccessControl: (() => Promise<void>) | undefined;
   try {
     const tokens = await TokenService.open(store, join(dataDir, 'signing.key'));
+    const resumed = await completePendingRotation(store, keyring);
+    if (resumed) log.warn({ previousKekId: resumed.previousKekId, kekId: resumed.kekId, versionsRewrapped: resumed.versionsRewrapped }, 'completed a KEK rotation an earlier runed left unfinished');
+    await checkKek(store, keyring, dataDir);
+    const vault = new SecretVault(keyring, options.secrets?.keepVersions ?? DEFAULT_KEEP_VERSIONS);
     // Access control: built-in policies, RBAC from memory, the audit log, the rate limiter, and
     // the open streams that a revocation (or a deleted subject) ends.
     await seedBuiltinPolicies(store);
@@ -155,7 +173,7 @@ export async function startRuned(options: RunedOptions): Promise<Runed> {
     if (tuning.enabled !== false) {
       const runner = new ProcessRunner({ dataDir, log, pollMs: tuning.pollMs, logMaxBytes: tuning.logMaxBytes });
       // Adoption of instances that kept running while runed was down happens in the first pass.
-      orchestrator = await startOrchestrator({ store, runner, log, dataDir, backoff: tuning.backoff, rollout: tuning.rollout });
+      orchestrator = await startOrchestrator({ store, runner, log, dataDir, keyring, backoff: tuning.backoff, rollout: tuning.rollout });
       // Line times: index every instance's log while runed runs (see server/logs).
       const indexer = new LogIndexer({ pollMs: tuning.pollMs, onError: (err, path) => log.debug({ err, path }, 'log index skipped a poll') });
       logIndexer = indexer;
@@ -181,6 +199,9 @@ export async function startRuned(options: RunedOptions): Promise<Runed> {
       ...logHandlers(store),
       ...execHandlers(store, { dataDir }),
       ...watchHandlers(store, kinds),
+      ...secretHandlers(store, vault),
+      ...configMapHandlers(store),
+      ...kekHandlers(store, vault, keyring),
       ...authHandlers(rbac),
       ...adminHandlers({ store, tokens, audit }),
       ...systemHandlers(store, runeVersion(), 'leveldb'),

@@ -40,7 +40,8 @@ export async function loadCastFiles(paths: readonly string[], options: ParseCast
       texts.push({ file: path, text: await readFile(path, 'utf8') });
     }
   }
-  const parsed = texts.map(({ file, text }) => ({ file, ...parseCastFile(text, file, options) }));
+  // `${NAME}` in secret documents takes this command's environment (unless the caller gives one).
+  const parsed = texts.map(({ file, text }) => ({ file, ...parseCastFile(text, file, { env: process.env, ...options }) }));
   const errors = [...parsed.flatMap((p) => p.errors), ...crossFileDuplicates(parsed)];
   return {
     documents: parsed.flatMap((p) => p.documents.map((d) => ({ ...d, file: p.file }))),

@@ -31,11 +31,11 @@ export interface EnvelopeBinding {
 /** A sealed value and its wrapped data key, as stored. Every field is needed to open it. */
 export interface Envelope {
   /** AES-256-GCM ciphertext of the value under the DEK, with the 16-byte tag appended. */
-  ciphertext: Uint8Array;
-  nonce: Uint8Array;
+  ciphertext: Buffer;
+  nonce: Buffer;
   /** The DEK, AES-256-GCM under the KEK, with its tag appended. */
-  wrappedDek: Uint8Array;
-  dekNonce: Uint8Array;
+  wrappedDek: Buffer;
+  dekNonce: Buffer;
   /** Which KEK wrapped the DEK (see `kekId`). */
   kekId: string;
 }

@@ -13,7 +13,9 @@ import { newMeta, parseLabelSelector, throwIfInvalid } from './objects.js';
 export const DEFAULT_NAMESPACE = 'default';
 
 /** Kinds that live inside a namespace and block its deletion. */
-const NAMESPACED_KINDS = ['services', 'instances'] as const;
+const NAMESPACED_KINDS = ['services', 'instances', 'secrets', 'configmaps'] as const;
+/** Kinds without finalizers, deleted in the same commit that marks a namespace (cascade). */
+const DELETED_AT_ONCE = new Set<string>(['secrets', 'configmaps']);
 
 export async function createNamespace(store: Store, name: string, labels: Record<string, string> = {}): Promise<Namespace> {
   const violation = validateDnsLabel('metadata.name', name);
@@ -53,6 +55,7 @@ export async function deleteNamespace(store: Store, name: string, options: { cas
 async function deleteNamespaceOnce(store: Store, name: string, options: { cascade: boolean }): Promise<Namespace> {
   const namespace = await getNamespace(store, name);
   const services: Service[] = [];
+  const atOnce: Array<{ kind: string; name: string; resourceVersion: number }> = [];
   const held: string[] = [];
   for (const kind of NAMESPACED_KINDS) {
     let continueToken = '';
@@ -61,6 +64,7 @@ async function deleteNamespaceOnce(store: Store, name: string, options: { cascad
       for (const item of page.items) {
         held.push(`${kind}/${item.metadata!.name}`);
         if (kind === 'services') services.push(item as Service);
+        if (DELETED_AT_ONCE.has(kind)) atOnce.push({ kind, name: item.metadata!.name, resourceVersion: item.metadata!.resourceVersion });
       }
       continueToken = page.continueToken;
     } while (continueToken);
@@ -72,10 +76,12 @@ async function deleteNamespaceOnce(store: Store, name: string, options: { cascad
     const shown = held.slice(0, 5).join(', ') + (held.length > 5 ? `, … (${held.length} in all)` : '');
     throw new RuneError('FAILED_PRECONDITION', `namespace "${name}" is not empty (${shown}); delete those first or pass --cascade`);
   }
-  // One commit: mark the namespace and every service (each at the version listed).
+  // One commit: mark the namespace and every service (each at the version listed); secrets and
+  // configmaps go at once (running instances keep what they were started with).
   const now = new Date();
   const mark = <T extends Namespace | Service>(o: T): T => (o.metadata!.deletionTimestamp ? o : { ...o, metadata: { ...o.metadata!, deletionTimestamp: now } });
   const ops: WriteOp[] = services.map((s) => ({ op: 'update', kind: 'services', object: mark(s) }));
+  for (const o of atOnce) ops.push({ op: 'delete', kind: o.kind, namespace: name, name: o.name, resourceVersion: o.resourceVersion });
   ops.push({ op: 'update', kind: 'namespaces', object: mark(namespace) });
   const result = await store.commit(ops);
   return result.objects[result.objects.length - 1] as Namespace;

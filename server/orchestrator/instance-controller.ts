@@ -18,6 +18,7 @@ import { instanceEnv } from '../runner/instance-env.js';
 import { listeningTcpPorts } from '../runner/proc.js';
 import type { ExitInfo, ProcessHandle, Runner, StartRequest } from '../runner/runner.js';
 import type { HealthMonitor, ProbeState } from './health-monitor.js';
+import type { Injector } from './injection.js';
 import { decideAfterExit, type BackoffOptions, type RestartPolicy } from './instance-plan.js';
 import type { ReconcileResult } from './work-queue.js';
 
@@ -27,6 +28,8 @@ export interface InstanceControllerDeps {
   services: Informer<Service>;
   instances: Informer<Instance>;
   health: HealthMonitor;
+  /** Resolves secret and configmap references at start; removes mounts when a process is gone. */
+  injector: Injector;
   log: Logger;
   backoff: BackoffOptions;
   /** Default working dir root for probes and exec: <dataDir>/work/<namespace>/<instance>. */
@@ -58,6 +61,7 @@ export class InstanceController {
       this.owned.delete(key);
       this.deps.health.unwatch(key);
       this.exits.set(key, exit);
+      this.removeMounts(key);
       this.enqueue(key);
     });
   }
@@ -118,6 +122,7 @@ export class InstanceController {
       health.unwatch(key);
       this.exits.delete(key);
       this.keyById.delete(name);
+      await this.deps.injector.removeMounts(namespace, name);
       await this.deps.store.delete('instances', namespace, name).catch((err) => {
         if (!isRuneError(err, 'NOT_FOUND')) throw err; // transient: requeue with backoff
       });
@@ -128,6 +133,8 @@ export class InstanceController {
     // An exit to record: the restart policy decides what comes next.
     const exit = this.exits.get(key);
     if (exit) {
+      // The process is gone, so are its secret files (also when it died while runed was down).
+      await this.deps.injector.removeMounts(namespace, name);
       const cause = this.stopping.get(key) || undefined;
       const decision = decideAfterExit({ policy: spec.restartPolicy as RestartPolicy, exit, status, now: new Date(), cause, backoff: this.deps.backoff });
       await this.writeStatus(instance, decision.status);
@@ -146,7 +153,7 @@ export class InstanceController {
         void this.stop(key, name, handle, instance, service, why).catch((err) => this.deps.log.error({ err, instance: name }, 'stop failed'));
         return;
       }
-      this.ensureProbes(key, instance, service);
+      await this.ensureProbes(key, instance, service);
       const ready = spec.health?.readiness?.type ? (health.state(key)?.readiness?.healthy ?? false) : true;
       await this.writeStatus(instance, {
         phase: ready ? 'ready' : 'running',
@@ -193,9 +200,9 @@ export class InstanceController {
     this.keyById.set(meta.name, key);
     // It could not start at all (port taken, command or working dir missing): record it like a
     // failed run, so the restart policy and backoff apply and describe shows why.
-    const startFailed = async (message: string): Promise<ReconcileResult> => {
+    const startFailed = async (message: string, reason = 'StartFailed'): Promise<ReconcileResult> => {
       const decision = decideAfterExit({ policy: spec.restartPolicy as RestartPolicy, exit: { code: -1, signal: '', daemonized: false, at: new Date() }, status: written.status ?? emptyStatus(), now: new Date(), backoff: this.deps.backoff });
-      await this.writeStatus(written, { ...decision.status, phase: 'failed', reason: 'StartFailed', message });
+      await this.writeStatus(written, { ...decision.status, phase: 'failed', reason, message });
       return decision.restart ? { requeueAfterMs: Math.max(0, decision.status.nextRestartAt!.getTime() - Date.now()) } : undefined;
     };
     const tcpPorts = request.ports.filter((p) => (p.protocol || 'tcp') === 'tcp').map((p) => p.port);
@@ -204,10 +211,19 @@ export class InstanceController {
       const taken = tcpPorts.filter((p) => listening.has(p));
       if (taken.length > 0) return startFailed(`port ${taken.join(', ')} is already in use by another process; free it or change ports[].port`);
     }
+    // Secrets and configmaps are resolved now, into the request only: the record keeps the
+    // references. A missing object or key fails this start like any other start failure
+    // (restart policy and backoff apply; casting the object makes the next attempt succeed).
+    try {
+      request.env = await this.deps.injector.prepare(meta.namespace, meta.name, spec);
+    } catch (err) {
+      return startFailed(RuneError.from(err).message, 'ConfigError');
+    }
     let result;
     try {
       result = await this.deps.runner.start(request);
     } catch (err) {
+      await this.deps.injector.removeMounts(meta.namespace, meta.name);
       return startFailed(RuneError.from(err).message);
     }
     const handle = { pid: result.pid, startTime: result.startTime, logPath: result.logPath };
@@ -223,8 +239,15 @@ export class InstanceController {
       startedAt: new Date(),
       nextRestartAt: undefined,
     });
-    this.ensureProbes(key, instance, service);
+    await this.ensureProbes(key, instance, service, request.env);
     return;
+  }
+
+  /** Removes the mount dir of the instance behind `key` (a process is gone); failures are logged. */
+  private removeMounts(key: string): void {
+    const slash = key.indexOf('/');
+    const [namespace, name] = [key.slice(0, slash), key.slice(slash + 1)];
+    void this.deps.injector.removeMounts(namespace, name).catch((err) => this.deps.log.warn({ err, instance: name }, 'could not remove the secret mounts of a stopped instance'));
   }
 
   private async stop(key: string, id: string, handle: ProcessHandle, instance: Instance, service: Service | undefined, cause: string): Promise<void> {
@@ -240,12 +263,19 @@ export class InstanceController {
     if (!cause) this.stopping.delete(key);
   }
 
-  private ensureProbes(key: string, instance: Instance, service: Service): void {
+  /**
+   * Starts the probes of a running instance once. Exec probes get the instance's environment,
+   * references resolved (`resolved` at start; for an adopted instance they are resolved again).
+   */
+  private async ensureProbes(key: string, instance: Instance, service: Service, resolved?: Record<string, string>): Promise<void> {
     const health = service.spec?.health;
     if (!health?.liveness?.type && !health?.readiness?.type) return;
     if (this.deps.health.isWatched(key)) return;
     const meta = instance.metadata!;
-    const env = instanceEnv({ namespace: meta.namespace, service: service.metadata!.name, instance: meta.name, env: service.spec!.env, ports: service.spec!.ports });
+    const execProbe = health.liveness?.type === 'exec' || health.readiness?.type === 'exec';
+    const serviceEnv = execProbe ? (resolved ?? (await this.deps.injector.resolveEnv(meta.namespace, meta.name, service.spec!).catch(() => service.spec!.env))) : service.spec!.env;
+    if (this.deps.health.isWatched(key)) return; // watched while we resolved
+    const env = instanceEnv({ namespace: meta.namespace, service: service.metadata!.name, instance: meta.name, env: serviceEnv, ports: service.spec!.ports });
     const cwd = service.spec!.workingDir || `${this.deps.dataDir}/work/${meta.namespace}/${meta.name}`;
     this.deps.health.watch(key, { liveness: health.liveness, readiness: health.readiness }, { host: '127.0.0.1', env, cwd });
   }

@@ -4,18 +4,23 @@
  * enqueue instance keys.
  */
 import type { Logger } from 'pino';
+import type { ConfigMap } from '../../shared/gen/rune/v1/configmap.js';
 import type { Instance } from '../../shared/gen/rune/v1/instance.js';
 import type { Namespace } from '../../shared/gen/rune/v1/namespace.js';
+import type { SecretRecord } from '../../shared/gen/rune/v1/secret.js';
 import type { Service } from '../../shared/gen/rune/v1/service.js';
+import { specObjectRefs } from '../../shared/spec/value-refs.js';
+import type { KekLookup } from '../crypto/envelope.js';
 import { Informer } from '../store/informer.js';
 import type { Store } from '../store/store.js';
 import type { Runner } from '../runner/runner.js';
 import { HealthMonitor } from './health-monitor.js';
 import { InstanceController, instanceKey } from './instance-controller.js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './instance-plan.js';
+import { Injector } from './injection.js';
 import { NamespaceController } from './namespace-controller.js';
 import { ServiceController } from './service-controller.js';
-import { DEFAULT_ROLLOUT, type RolloutOptions } from './service-plan.js';
+import { DEFAULT_ROLLOUT, type ReferenceVersions, type RolloutOptions } from './service-plan.js';
 import { WorkQueue } from './work-queue.js';
 
 export interface OrchestratorOptions {
@@ -23,6 +28,8 @@ export interface OrchestratorOptions {
   runner: Runner;
   log: Logger;
   dataDir: string;
+  /** Opens the secrets injected into instances. */
+  keyring: KekLookup;
   backoff?: Partial<BackoffOptions>;
   rollout?: Partial<RolloutOptions>;
 }
@@ -39,21 +46,41 @@ export interface Orchestrator {
 
 export async function startOrchestrator(options: OrchestratorOptions): Promise<Orchestrator> {
   const { store, runner, log } = options;
-  const [services, instances, namespaces] = await Promise.all([
+  const [services, instances, namespaces, secrets, configMaps] = await Promise.all([
     Informer.start<Service>(store, 'services'),
     Informer.start<Instance>(store, 'instances'),
     Informer.start<Namespace>(store, 'namespaces'),
+    // Encrypted records: only their versions are read here (for template hashes), never values.
+    Informer.start<SecretRecord>(store, 'secrets'),
+    Informer.start<ConfigMap>(store, 'configmaps'),
   ]);
   const queueLog = log.child({ component: 'orchestrator' });
+  const injector = new Injector({ store, keyring: options.keyring, dataDir: options.dataDir, log: queueLog });
+  // Mount dirs of instances that no longer exist (runed died before removing them).
+  await injector.sweep((namespace, name) => instances.get(namespace, name) !== undefined);
+  const references = (service: Service): ReferenceVersions => {
+    const namespace = service.metadata!.namespace;
+    const refs = specObjectRefs(service.spec);
+    const versions: ReferenceVersions = {};
+    for (const name of refs.secrets) {
+      const secret = secrets.get(namespace, name);
+      versions[`secret/${name}`] = secret ? `${secret.metadata!.uid}:${secret.versions.at(-1)?.version ?? 0}` : 'missing';
+    }
+    for (const name of refs.configmaps) {
+      const configMap = configMaps.get(namespace, name);
+      versions[`configmap/${name}`] = configMap ? `${configMap.metadata!.uid}:${configMap.metadata!.generation}` : 'missing';
+    }
+    return versions;
+  };
   let instanceQueue: WorkQueue;
   const health = new HealthMonitor((key) => instanceQueue.add(key));
   const instanceController = new InstanceController(
-    { store, runner, services, instances, health, log: queueLog, dataDir: options.dataDir, backoff: { ...DEFAULT_BACKOFF, ...options.backoff } },
+    { store, runner, services, instances, health, injector, log: queueLog, dataDir: options.dataDir, backoff: { ...DEFAULT_BACKOFF, ...options.backoff } },
     (key) => instanceQueue.add(key),
   );
   // Wide: concurrent starts share group commits (one fsync for many status writes).
   instanceQueue = new WorkQueue('instances', (key) => instanceController.reconcile(key), { concurrency: 32, log: queueLog });
-  const serviceController = new ServiceController({ store, services, instances, rollout: { ...DEFAULT_ROLLOUT, ...options.rollout }, log: queueLog });
+  const serviceController = new ServiceController({ store, services, instances, rollout: { ...DEFAULT_ROLLOUT, ...options.rollout }, log: queueLog, references });
   const serviceQueue = new WorkQueue('services', (key) => serviceController.reconcile(key), { concurrency: 4, log: queueLog });
   const namespaceController = new NamespaceController({ store, namespaces, services, instances });
   const namespaceQueue = new WorkQueue('namespaces', (key) => namespaceController.reconcile(key), { concurrency: 1, log: queueLog });
@@ -74,6 +101,14 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     if (type === 'DELETED') namespaceQueue.add(ns);
   });
   namespaces.onChange((namespace) => namespaceQueue.add(namespace.metadata!.name));
+  // A secret or configmap changed: the services using it get another look (their template hash
+  // includes its version, so a new value rolls them).
+  const dependents = (kind: 'secrets' | 'configmaps') => (object: { metadata?: { namespace: string; name: string } }) => {
+    const { namespace, name } = object.metadata!;
+    for (const s of services.filter((s) => s.metadata?.namespace === namespace && specObjectRefs(s.spec)[kind].includes(name))) serviceQueue.add(key(s));
+  };
+  secrets.onChange(dependents('secrets'));
+  configMaps.onChange(dependents('configmaps'));
 
   // Everything already stored gets a first look: adoption of running instances happens here.
   for (const i of instances.values()) instanceQueue.add(key(i));
@@ -93,6 +128,8 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
       services.stop();
       instances.stop();
       namespaces.stop();
+      secrets.stop();
+      configMaps.stop();
       health.stop();
       await Promise.all([serviceQueue.stop(), instanceQueue.stop(), namespaceQueue.stop()]);
       await runner.close();

@@ -15,7 +15,7 @@ import type { Informer } from '../store/informer.js';
 import { canonicalJson } from '../store/kinds.js';
 import type { Store, WriteOp } from '../store/store.js';
 import { emptyStatus } from './instance-controller.js';
-import { HOST_PORT_ROLLOUT, computeServicePlan, templateHash, type RolloutOptions } from './service-plan.js';
+import { HOST_PORT_ROLLOUT, computeServicePlan, templateHash, type ReferenceVersions, type RolloutOptions } from './service-plan.js';
 import type { ReconcileResult } from './work-queue.js';
 
 
@@ -25,6 +25,8 @@ export interface ServiceControllerDeps {
   instances: Informer<Instance>;
   rollout: RolloutOptions;
   log: Logger;
+  /** The versions of the secrets and configmaps a service references (part of its template). */
+  references: (service: Service) => ReferenceVersions;
 }
 
 const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
@@ -60,9 +62,10 @@ export class ServiceController {
     // Instances of a service with declared ports share the host's ports: a surge instance could
     // not bind while the old one runs, so such services replace in place (stop one, start one).
     const rollout = (service.spec?.ports.length ?? 0) > 0 ? HOST_PORT_ROLLOUT : this.deps.rollout;
-    const plan = computeServicePlan(service, own, rollout);
+    const references = this.deps.references(service);
+    const plan = computeServicePlan(service, own, rollout, references);
     const ops: WriteOp[] = [];
-    const hash = templateHash(service);
+    const hash = templateHash(service, references);
     const taken = new Set<string>();
     for (let i = 0; i < plan.create; i++) {
       const id = this.newInstanceId(name, taken);

@@ -38,10 +38,27 @@ export interface ServicePlan {
   status: ServiceStatus;
 }
 
-/** The template hash: what instances are made from. Scale is left out, so scaling rolls nothing. */
-export function templateHash(service: Service): string {
-  const { scale: _scale, ...template } = service.spec ?? ({} as NonNullable<Service['spec']>);
-  return createHash('sha256').update(canonicalJson({ template, epoch: service.restartEpoch })).digest('hex').slice(0, 16);
+/**
+ * The versions of the secrets and configmaps a service references, by "secret/NAME" or
+ * "configmap/NAME": e.g. "<uid>:<version>", or "missing". Part of the template, so a changed
+ * value rolls the service.
+ */
+export type ReferenceVersions = Record<string, string>;
+
+/**
+ * The template hash: what instances are made from. Scale is left out, so scaling rolls nothing;
+ * the versions of referenced secrets and configmaps are in, so changing one rolls the services
+ * that use it. Empty reference lists are left out too, so services that use none keep the hash
+ * they had before those fields existed (an upgrade rolls nothing).
+ */
+export function templateHash(service: Service, references: ReferenceVersions = {}): string {
+  const { scale: _scale, envFrom, secretMounts, configmapMounts, ...rest } = service.spec ?? ({} as NonNullable<Service['spec']>);
+  const template: Record<string, unknown> = { ...rest };
+  if (envFrom?.length) template.envFrom = envFrom;
+  if (secretMounts?.length) template.secretMounts = secretMounts;
+  if (configmapMounts?.length) template.configmapMounts = configmapMounts;
+  const hashed = Object.keys(references).length > 0 ? { template, epoch: service.restartEpoch, references } : { template, epoch: service.restartEpoch };
+  return createHash('sha256').update(canonicalJson(hashed)).digest('hex').slice(0, 16);
 }
 
 const isDeleting = (i: Instance) => i.metadata?.deletionTimestamp !== undefined;
@@ -54,8 +71,8 @@ function deletionOrder(a: Instance, b: Instance): number {
   return Number(isReady(a)) - Number(isReady(b)) || created(b) - created(a);
 }
 
-export function computeServicePlan(service: Service, instances: readonly Instance[], rollout: RolloutOptions = DEFAULT_ROLLOUT): ServicePlan {
-  const target = templateHash(service);
+export function computeServicePlan(service: Service, instances: readonly Instance[], rollout: RolloutOptions = DEFAULT_ROLLOUT, references: ReferenceVersions = {}): ServicePlan {
+  const target = templateHash(service, references);
   const desired = service.metadata?.deletionTimestamp ? 0 : (service.spec?.scale ?? 0);
   const live = instances.filter((i) => !isDeleting(i));
   const current = live.filter((i) => i.spec?.templateHash === target);

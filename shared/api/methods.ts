@@ -8,10 +8,13 @@ import { HttpRule } from '../gen/google/api/http.js';
 import { AccessRule } from '../gen/rune/v1/options.js';
 import { AdminServiceDefinition, AdminServiceService } from '../gen/rune/v1/admin_service.js';
 import { AuthServiceDefinition, AuthServiceService } from '../gen/rune/v1/auth_service.js';
+import { ConfigMapServiceDefinition, ConfigMapServiceService } from '../gen/rune/v1/configmap_service.js';
 import { ExecServiceDefinition, ExecServiceService } from '../gen/rune/v1/exec_service.js';
 import { InstanceServiceDefinition, InstanceServiceService } from '../gen/rune/v1/instance_service.js';
+import { KekServiceDefinition, KekServiceService } from '../gen/rune/v1/kek_service.js';
 import { LogServiceDefinition, LogServiceService } from '../gen/rune/v1/log_service.js';
 import { NamespaceServiceDefinition, NamespaceServiceService } from '../gen/rune/v1/namespace_service.js';
+import { SecretServiceDefinition, SecretServiceService } from '../gen/rune/v1/secret_service.js';
 import { ServiceServiceDefinition, ServiceServiceService } from '../gen/rune/v1/service_service.js';
 import { SystemServiceDefinition, SystemServiceService } from '../gen/rune/v1/system_service.js';
 import { WatchServiceDefinition, WatchServiceService } from '../gen/rune/v1/watch_service.js';
@@ -61,6 +64,9 @@ export const apiServices = [
   { definition: LogServiceDefinition, grpc: LogServiceService },
   { definition: ExecServiceDefinition, grpc: ExecServiceService },
   { definition: WatchServiceDefinition, grpc: WatchServiceService },
+  { definition: SecretServiceDefinition, grpc: SecretServiceService },
+  { definition: ConfigMapServiceDefinition, grpc: ConfigMapServiceService },
+  { definition: KekServiceDefinition, grpc: KekServiceService },
   { definition: AuthServiceDefinition, grpc: AuthServiceService },
   { definition: AdminServiceDefinition, grpc: AdminServiceService },
   { definition: SystemServiceDefinition, grpc: SystemServiceService },

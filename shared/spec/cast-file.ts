@@ -1,6 +1,7 @@
 /**
  * Cast files: multi-document YAML (or JSON), each document holding exactly one top-level key
- * naming its kind (`service:` or `services:`, see cast-kinds.ts). `parseCastFile` parses and
+ * naming its kind (`service:`/`services:`, `secret:`/`secrets:`, `configmap:`/`configmaps:`;
+ * see cast-kinds.ts). `parseCastFile` parses and
  * lints a whole file and reports every problem with the line and column of the offending field
  * (or of its nearest existing parent when the field is missing), so the CLI can print all of
  * them before sending anything:
@@ -12,6 +13,7 @@
  */
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
 import { castDocumentKeys, castKindForKey, castObjectMeta, type CastObject } from './cast-kinds.js';
+import type { EnvLookup } from './env-expansion.js';
 import { joinField, parseFieldPath } from './names.js';
 import { didYouMeanSuffix } from './suggest.js';
 
@@ -44,6 +46,11 @@ export interface ParseCastFileOptions {
    * namespace is then an error, as with kubectl.
    */
   requireNamespace?: string;
+  /**
+   * Environment for `${NAME}` in secret documents (the CLI passes its own). Without it every
+   * `${NAME}` there is an unset-variable error.
+   */
+  env?: EnvLookup;
 }
 
 export interface CastFile {
@@ -123,7 +130,7 @@ export function parseCastFile(text: string, file: string, options: ParseCastFile
     const body = (data as Record<string, unknown>)[key];
 
     const lintObject = (objectBody: unknown, prefix: Array<string | number>) => {
-      const result = kind.parse(objectBody, { defaultNamespace: options.defaultNamespace });
+      const result = kind.parse(objectBody, { defaultNamespace: options.defaultNamespace, env: options.env ?? {} });
       // Fields read as in the file: `ports[0].port` under `service:`, `services[1].ports[0].port` in a list.
       const objectField = prefix.length > 1 ? joinField(String(prefix[0]), prefix[1]!) : String(prefix[0]);
       const fieldName = (field: string) => (field === '' ? objectField : prefix.length === 1 ? field : field.startsWith('[') ? objectField + field : `${objectField}.${field}`);

@@ -4,12 +4,24 @@
  * adding its schema module and one entry to `CAST_KINDS`, plus its member of `CastObject`.
  */
 import type { FieldViolation } from '../errors.js';
+import type { ConfigMap } from '../gen/rune/v1/configmap.js';
 import type { ObjectMeta } from '../gen/rune/v1/meta.js';
+import type { Secret } from '../gen/rune/v1/secret.js';
 import type { Service } from '../gen/rune/v1/service.js';
+import { configMapFromDocument } from './configmap-spec.js';
+import type { EnvLookup } from './env-expansion.js';
+import { secretFromDocument } from './secret-spec.js';
 import { serviceFromDocument } from './service-spec.js';
 
 /** What one cast-file object turns into: the kind and its API message. */
-export type CastObject = { kind: 'service'; service: Service };
+export type CastObject = { kind: 'service'; service: Service } | { kind: 'secret'; secret: Secret } | { kind: 'configmap'; configMap: ConfigMap };
+
+/** Options every kind's parse gets. */
+export interface CastParseOptions {
+  defaultNamespace: string;
+  /** Environment for `${NAME}` in secret documents (the CLI's); unset names are errors. */
+  env: EnvLookup;
+}
 
 export type CastKindName = CastObject['kind'];
 
@@ -24,7 +36,7 @@ export interface CastKind {
    * its message with defaults applied. `object` is set only when there are no violations;
    * violation fields are relative to the body (`ports[0].port`).
    */
-  parse(body: unknown, options: { defaultNamespace: string }): { object?: CastObject; namespace?: string; name?: string; violations: FieldViolation[] };
+  parse(body: unknown, options: CastParseOptions): { object?: CastObject; namespace?: string; name?: string; violations: FieldViolation[] };
 }
 
 const serviceKind: CastKind = {
@@ -38,7 +50,35 @@ const serviceKind: CastKind = {
   },
 };
 
-export const CAST_KINDS: readonly CastKind[] = [serviceKind];
+const secretKind: CastKind = {
+  kind: 'secret',
+  key: 'secret',
+  listKey: 'secrets',
+  parse(body, options) {
+    const { secret, violations } = secretFromDocument(body, options);
+    if (!secret) return { violations };
+    return { object: { kind: 'secret', secret }, namespace: secret.metadata!.namespace, name: secret.metadata!.name, violations };
+  },
+};
+
+const configMapKind: CastKind = {
+  kind: 'configmap',
+  key: 'configmap',
+  listKey: 'configmaps',
+  parse(body, options) {
+    const { configMap, violations } = configMapFromDocument(body, options);
+    if (!configMap) return { violations };
+    return { object: { kind: 'configmap', configMap }, namespace: configMap.metadata!.namespace, name: configMap.metadata!.name, violations };
+  },
+};
+
+/** In the order `rune cast` sends them: secrets and configmaps before the services that use them. */
+export const CAST_KINDS: readonly CastKind[] = [serviceKind, secretKind, configMapKind];
+
+/** The rank of a kind in sending order: secrets and configmaps first, so services find them. */
+export function castOrder(kind: CastKindName): number {
+  return kind === 'service' ? 1 : 0;
+}
 
 /** The kind whose key or list key is `key`, if any. */
 export function castKindForKey(key: string): CastKind | undefined {
@@ -55,5 +95,9 @@ export function castObjectMeta(object: CastObject): ObjectMeta | undefined {
   switch (object.kind) {
     case 'service':
       return object.service.metadata;
+    case 'secret':
+      return object.secret.metadata;
+    case 'configmap':
+      return object.configMap.metadata;
   }
 }

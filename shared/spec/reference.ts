@@ -7,6 +7,8 @@
 import { z } from 'zod';
 import { castDocumentKeys } from './cast-kinds.js';
 import { MAX_DOCUMENT_BYTES } from './cast-file.js';
+import { ConfigMapDocumentSchema } from './configmap-spec.js';
+import { SecretDocumentSchema } from './secret-spec.js';
 import { ServiceDocumentSchema } from './service-spec.js';
 
 export const REFERENCE_START_MARKER = '<!-- cast-reference:start -->';
@@ -39,11 +41,19 @@ interface Row {
   description: string;
 }
 
-/** The Markdown reference of every service field: path, type, default, description. */
-export function castFileReference(): string {
-  const schema = z.toJSONSchema(ServiceDocumentSchema, { io: 'input' }) as SchemaNode;
+/** The Markdown table of every field of a document schema: path, type, default, description. */
+function fieldTable(schema: z.ZodType): string[] {
   const rows: Row[] = [];
-  collectRows(schema, '', rows);
+  collectRows(z.toJSONSchema(schema, { io: 'input' }) as SchemaNode, '', rows);
+  return [
+    '| Field | Type | Default | Description |',
+    '| --- | --- | --- | --- |',
+    ...rows.map((r) => `| \`${r.path}\` | ${cell(r.type)} | ${cell(r.default)} | ${cell(r.description)} |`),
+  ];
+}
+
+/** The Markdown reference of every field of every kind: path, type, default, description. */
+export function castFileReference(): string {
   const keys = castDocumentKeys().map((k) => `\`${k}:\``).join(', ');
   const lines = [
     'A cast file holds one or more YAML documents separated by `---`. Each document has exactly one',
@@ -65,9 +75,40 @@ export function castFileReference(): string {
     '',
     '### `service` fields',
     '',
-    '| Field | Type | Default | Description |',
-    '| --- | --- | --- | --- |',
-    ...rows.map((r) => `| \`${r.path}\` | ${cell(r.type)} | ${cell(r.default)} | ${cell(r.description)} |`),
+    ...fieldTable(ServiceDocumentSchema),
+    '',
+    '### `secret` fields',
+    '',
+    'Values are sent to runed, which keeps them encrypted (see Security). `${NAME}` takes a variable of the',
+    "`rune` command's environment, so the file itself can be committed:",
+    '',
+    '```yaml',
+    'secret:',
+    '  name: db',
+    '  data:',
+    '    user: app',
+    '    password: ${DB_PASSWORD}',
+    '---',
+    'configmap:',
+    '  name: app',
+    '  data: {logLevel: info}',
+    '---',
+    'service:',
+    '  name: api',
+    '  command: node',
+    '  args: [api.js]',
+    '  env:',
+    '    DATABASE_URL: "postgres://app:{{secret:db/password}}@127.0.0.1/app"',
+    '    LOG_LEVEL: "{{configmap:app/logLevel}}"',
+    '  envFrom: [{configmap: app, prefix: APP_}]',
+    '  secretMounts: [{secret: db, keys: [password]}]   # $RUNE_SECRETS_DIR/db/password',
+    '```',
+    '',
+    ...fieldTable(SecretDocumentSchema),
+    '',
+    '### `configmap` fields',
+    '',
+    ...fieldTable(ConfigMapDocumentSchema),
   ];
   return lines.join('\n') + '\n';
 }

@@ -15,9 +15,11 @@
 import { z } from 'zod';
 import type { FieldViolation } from '../errors.js';
 import { Service, type Probe, type ServicePort } from '../gen/rune/v1/service.js';
+import { dataKeyProblem } from './config-data.js';
 import { dnsLabelProblem, envNameProblem, joinField, labelKeyProblem, labelValueProblem } from './names.js';
 import { quantityProblem } from './quantity.js';
 import { checkSchema, intBetween, type SchemaCheck } from './schema-check.js';
+import { parseValueRefs } from './value-refs.js';
 
 export const DEFAULT_NAMESPACE = 'default';
 
@@ -71,6 +73,34 @@ const dnsLabel = () =>
     const problem = dnsLabelProblem(value);
     if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
   });
+
+const dataKey = () =>
+  z.string().superRefine((value, ctx) => {
+    const problem = dataKeyProblem(value);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+const envName = () =>
+  z.string().superRefine((value, ctx) => {
+    const problem = envNameProblem(value);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+/** The fields secretMounts and configmapMounts items share besides the object's name. */
+const mountFields = (field: 'secret' | 'configmap') => ({
+  keys: z
+    .array(dataKey())
+    .optional()
+    .meta({ description: `Only these keys become files; every key of the ${field} when left out.`, typeText: 'list of string', defaultText: 'every key' }),
+  env: envName()
+    .optional()
+    .meta({ description: `Environment variable set to the directory holding this ${field}'s files.`, typeText: 'variable name' }),
+});
+const mountName = (field: 'secret' | 'configmap') =>
+  dnsLabel().meta({ description: `Name of the ${field} (in the service's namespace).`, typeText: 'DNS label', defaultText: 'required' });
+
+const SecretMountSchema = z.strictObject({ secret: mountName('secret'), ...mountFields('secret') }).meta({ description: 'A secret as files, mode 0400.' });
+const ConfigMapMountSchema = z.strictObject({ configmap: mountName('configmap'), ...mountFields('configmap') }).meta({ description: 'A configmap as files, mode 0440.' });
 
 const secondsField = (min: number, description: string, fallback: number) =>
   intBetween(min, MAX_SECONDS).optional().meta({ description, default: fallback });
@@ -144,7 +174,37 @@ export const ServiceDocumentSchema = z
     env: z
       .record(z.string(), z.string())
       .optional()
-      .meta({ description: 'Environment variables. Values are strings: quote numbers and booleans (`PORT: "8080"`).', typeText: 'map of string to string' }),
+      .meta({
+        description:
+          'Environment variables. Values are strings: quote numbers and booleans (`PORT: "8080"`). `{{secret:NAME/KEY}}` and `{{configmap:NAME/KEY}}` anywhere in a value are replaced by that key of a secret or configmap of the namespace when an instance starts (`DATABASE_URL: "postgres://app:{{secret:db/password}}@db/app"`); the value never appears in the service, its instances, events or logs.',
+        typeText: 'map of string to string',
+      }),
+    envFrom: z
+      .array(
+        z
+          .strictObject({
+            secret: dnsLabel().optional().meta({ description: "Name of a secret in the service's namespace.", typeText: 'DNS label' }),
+            configmap: dnsLabel().optional().meta({ description: "Name of a configmap in the service's namespace.", typeText: 'DNS label' }),
+            prefix: z.string().optional().meta({ description: 'Prepended to every key, e.g. `DB_`.' }),
+          })
+          .meta({ description: 'A whole secret or configmap as environment variables.' }),
+      )
+      .optional()
+      .meta({
+        description:
+          'Every key of a secret or configmap (exactly one of `secret`, `configmap` per item) as an environment variable named `prefix` + key, resolved when an instance starts. Keys that are not valid variable names are skipped; `env` wins over these.',
+      }),
+    secretMounts: z
+      .array(SecretMountSchema)
+      .optional()
+      .meta({
+        description:
+          'Secrets written as files `$RUNE_SECRETS_DIR/<secret>/<key>` (mode 0400, in a directory of the instance under the data dir) when an instance starts, and removed when it stops.',
+      }),
+    configmapMounts: z
+      .array(ConfigMapMountSchema)
+      .optional()
+      .meta({ description: 'Configmaps written as files `$RUNE_CONFIGMAPS_DIR/<configmap>/<key>` (mode 0440) when an instance starts, and removed when it stops.' }),
     scale: intBetween(0, MAX_SCALE).optional().meta({ description: 'Number of instances to keep running; 0 stops them all.', default: SERVICE_DEFAULTS.scale }),
     ports: z
       .array(
@@ -234,10 +294,31 @@ function serviceRules(doc: unknown): FieldViolation[] {
     }
   }
   if (isPlain(doc.env)) {
-    for (const key of Object.keys(doc.env)) {
-      const problem = envNameProblem(key);
+    for (const [key, value] of Object.entries(doc.env)) {
+      const problem = envNameProblem(key) ?? (typeof value === 'string' ? parseValueRefs(value).problem : undefined);
       if (problem !== undefined) add(joinField('env', key), problem);
     }
+  }
+  if (Array.isArray(doc.envFrom)) {
+    doc.envFrom.forEach((from: unknown, i) => {
+      if (!isPlain(from)) return;
+      if ((from.secret === undefined) === (from.configmap === undefined)) add(`envFrom[${i}]`, 'name exactly one of secret and configmap');
+      if (typeof from.prefix === 'string' && from.prefix !== '' && envNameProblem(`${from.prefix}X`) !== undefined) {
+        add(`envFrom[${i}].prefix`, 'must start a valid variable name: letters, digits and "_", not starting with a digit');
+      }
+    });
+  }
+  for (const [field, kind] of [['secretMounts', 'secret'], ['configmapMounts', 'configmap']] as const) {
+    const mounts = doc[field];
+    if (!Array.isArray(mounts)) continue;
+    const seen = new Map<string, number>();
+    mounts.forEach((mount: unknown, i) => {
+      if (!isPlain(mount) || typeof mount[kind] !== 'string') return;
+      const first = seen.get(mount[kind]);
+      if (first !== undefined) add(`${field}[${i}].${kind}`, `"${mount[kind]}" is already mounted by ${field}[${first}]; list its keys in one item`);
+      else seen.set(mount[kind], i);
+      if (Array.isArray(mount.keys) && new Set(mount.keys).size !== mount.keys.length) add(`${field}[${i}].keys`, 'lists a key twice');
+    });
   }
   if (Array.isArray(doc.ports)) {
     const names = new Map<string, number>();
@@ -399,6 +480,9 @@ export function documentToService(doc: ServiceDocument, defaultNamespace: string
       stopTimeoutSeconds: doc.stopTimeoutSeconds ?? 0,
       resources: doc.resources && { memory: doc.resources.memory && { limit: doc.resources.memory.limit ?? '' } },
       image: doc.image ?? '',
+      envFrom: (doc.envFrom ?? []).map((f) => ({ secret: f.secret ?? '', configmap: f.configmap ?? '', prefix: f.prefix ?? '' })),
+      secretMounts: (doc.secretMounts ?? []).map((m) => ({ secret: m.secret, keys: m.keys ?? [], env: m.env ?? '' })),
+      configmapMounts: (doc.configmapMounts ?? []).map((m) => ({ configmap: m.configmap, keys: m.keys ?? [], env: m.env ?? '' })),
     },
   });
 }
@@ -437,6 +521,18 @@ export function serviceToDocument(service: Service): Record<string, unknown> {
   set('stopTimeoutSeconds', spec.stopTimeoutSeconds);
   if (spec.resources?.memory?.limit) doc.resources = { memory: { limit: spec.resources.memory.limit } };
   set('image', spec.image);
+  set(
+    'envFrom',
+    spec.envFrom.map((f) => compact({ secret: f.secret, configmap: f.configmap, prefix: f.prefix })),
+  );
+  set(
+    'secretMounts',
+    spec.secretMounts.map((m) => compact({ secret: m.secret, keys: m.keys, env: m.env }, ['secret'])),
+  );
+  set(
+    'configmapMounts',
+    spec.configmapMounts.map((m) => compact({ configmap: m.configmap, keys: m.keys, env: m.env }, ['configmap'])),
+  );
   return doc;
 }
 

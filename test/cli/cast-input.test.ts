@@ -5,6 +5,10 @@ import { join } from 'node:path';
 import { loadCastFiles } from '../../client/cli/cast-input.js';
 import { formatLintError } from '../../shared/spec/cast-file.js';
 import { RuneError } from '../../shared/errors.js';
+import type { Service } from '../../shared/gen/rune/v1/service.js';
+
+/** The service of a cast document (these files hold services only). */
+const service = (d: { kind: string }): Service => (d as unknown as { service: Service }).service;
 
 const options = { defaultNamespace: 'default' };
 
@@ -18,7 +22,7 @@ describe('loadCastFiles', () => {
     await writeFile(join(dir, 'c.yaml'), 'service: {name: c, command: x}\n');
     const input = await loadCastFiles([join(dir, 'd'), join(dir, 'c.yaml'), '-'], options, async () => 'service: {name: s, command: x}\n');
     expect(input.errors).to.deep.equal([]);
-    expect(input.documents.map((d) => d.service.metadata!.name)).to.deep.equal(['a', 'b', 'c', 's']);
+    expect(input.documents.map((d) => service(d).metadata!.name)).to.deep.equal(['a', 'b', 'c', 's']);
     expect(input.files.map((f) => f.replace(dir, ''))).to.deep.equal(['/d/a.json', '/d/b.yml', '/c.yaml', '<stdin>']);
   });
 

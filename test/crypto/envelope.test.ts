@@ -5,8 +5,8 @@ import { expectRuneError } from '../support/expect-rune-error.js';
 
 const ring = (...keks: Kek[]): KekLookup => ({ kek: (id) => keks.find((k) => k.id === id), ids: keks.map((k) => k.id) });
 const binding = { namespace: 'prod', name: 'db', version: 3 };
-const flip = (bytes: Uint8Array, at: number): Uint8Array => {
-  const copy = Uint8Array.from(bytes);
+const flip = (bytes: Buffer, at: number): Buffer => {
+  const copy = Buffer.from(bytes);
   copy[at]! ^= 0x01;
   return copy;
 };
@@ -25,7 +25,7 @@ describe('envelope encryption (AES-256-GCM, DEK wrapped by KEK)', () => {
     expect(sealed.nonce).to.have.length(12);
     expect(sealed.dekNonce).to.have.length(12);
     expect(sealed.wrappedDek).to.have.length(32 + 16);
-    expect(Buffer.from(sealed.ciphertext).includes(plaintext)).to.equal(false);
+    expect(sealed.ciphertext.includes(plaintext)).to.equal(false);
   });
 
   it('uses a fresh DEK and nonce for every seal', () => {

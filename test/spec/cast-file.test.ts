@@ -1,5 +1,9 @@
 import { expect } from 'chai';
 import { formatLintError, MAX_DOCUMENT_BYTES, parseCastFile } from '../../shared/spec/cast-file.js';
+import type { Service } from '../../shared/gen/rune/v1/service.js';
+
+/** The service of a cast document (these files hold services only). */
+const service = (d: { kind: string }): Service => (d as unknown as { service: Service }).service;
 
 const options = { defaultNamespace: 'dev' };
 const lint = (text: string, opts: Parameters<typeof parseCastFile>[2] = options) => parseCastFile(text, 'web.yml', opts);
@@ -24,12 +28,12 @@ describe('parseCastFile', () => {
     ].join('\n');
     const { documents, errors } = lint(text);
     expect(errors).to.deep.equal([]);
-    expect(documents.map((d) => [d.kind, d.index, d.line, d.service.metadata!.namespace, d.service.metadata!.name])).to.deep.equal([
+    expect(documents.map((d) => [d.kind, d.index, d.line, service(d).metadata!.namespace, service(d).metadata!.name])).to.deep.equal([
       ['service', 1, 2, 'dev', 'web'],
       ['service', 3, 8, 'data', 'db'],
       ['service', 3, 11, 'dev', 'cache'],
     ]);
-    expect(documents[0]!.service.spec).to.include({ runtime: 'process', scale: 1 });
+    expect(service(documents[0]!).spec).to.include({ runtime: 'process', scale: 1 });
   });
 
   it('points every error at its field in a multi-document file', () => {
@@ -97,11 +101,11 @@ describe('parseCastFile', () => {
   });
 
   const documentRules: Array<{ rule: string; text: string; error: string }> = [
-    { rule: 'a document is a mapping', text: '- service: {}\n', error: 'web.yml:1:1: document 1: a document must be a mapping with exactly one top-level key: service, services' },
-    { rule: 'a document is not a bare scalar', text: 'web\n', error: 'web.yml:1:1: document 1: a document must be a mapping with exactly one top-level key: service, services' },
+    { rule: 'a document is a mapping', text: '- service: {}\n', error: 'web.yml:1:1: document 1: a document must be a mapping with exactly one top-level key: service, services, secret, secrets, configmap, configmaps' },
+    { rule: 'a document is not a bare scalar', text: 'web\n', error: 'web.yml:1:1: document 1: a document must be a mapping with exactly one top-level key: service, services, secret, secrets, configmap, configmaps' },
     { rule: 'a document has one key', text: 'service:\n  name: web\n  command: x\nname: api\n', error: 'web.yml:4:1: document 1: a document has exactly one top-level key, found "service", "name": indent the fields under "service:" or start a new document with "---"' },
-    { rule: 'the key is a known kind', text: 'deployment:\n  name: web\n', error: 'web.yml:1:1: document 1: unknown kind "deployment"; a document starts with one of: service, services' },
-    { rule: 'a misspelt kind gets a hint', text: 'servce:\n  name: web\n', error: 'web.yml:1:1: document 1: unknown kind "servce"; a document starts with one of: service, services; did you mean "service"?' },
+    { rule: 'the key is a known kind', text: 'deployment:\n  name: web\n', error: 'web.yml:1:1: document 1: unknown kind "deployment"; a document starts with one of: service, services, secret, secrets, configmap, configmaps' },
+    { rule: 'a misspelt kind gets a hint', text: 'servce:\n  name: web\n', error: 'web.yml:1:1: document 1: unknown kind "servce"; a document starts with one of: service, services, secret, secrets, configmap, configmaps; did you mean "service"?' },
     { rule: 'service holds one object', text: 'service:\n  - name: web\n', error: 'web.yml:1:1: document 1: service: holds one service; use "services:" for a list' },
     { rule: 'services holds a list', text: 'services:\n  name: web\n', error: 'web.yml:1:1: document 1: services: must be a list of service objects ("- name: ..."); use "service:" for a single one' },
     { rule: 'service is not empty', text: 'service:\n', error: 'web.yml:1:1: document 1: service: is empty; give the service\'s fields under it, indented' },
@@ -116,7 +120,7 @@ describe('parseCastFile', () => {
     const big = 'service:\n  name: web\n  command: x\n  args:\n' + `    - "${'x'.repeat(1000)}"\n`.repeat(Math.ceil(MAX_DOCUMENT_BYTES / 1000));
     const text = 'service:\n  name: small\n  command: x\n---\n' + big;
     const { documents, errors } = lint(text);
-    expect(documents.map((d) => d.service.metadata!.name)).to.deep.equal(['small']);
+    expect(documents.map((d) => service(d).metadata!.name)).to.deep.equal(['small']);
     expect(errors).to.have.length(1);
     expect(errors[0]).to.include({ document: 2, line: 4 });
     expect(errors[0]!.message).to.match(/^document is 1\.\d MiB; the limit is 1 MiB/);
@@ -143,7 +147,7 @@ describe('parseCastFile', () => {
   it('reads JSON too', () => {
     const { documents, errors } = lint('{"service": {"name": "web", "command": "node", "scale": 3}}');
     expect(errors).to.deep.equal([]);
-    expect(documents[0]!.service.spec!.scale).to.equal(3);
+    expect(service(documents[0]!).spec!.scale).to.equal(3);
   });
 
   it('survives alias bombs', () => {

@@ -73,20 +73,23 @@ export const castCommand: CommandModule<GlobalArgs, CastArgs> = {
     }
     if (input.documents.length === 0) {
       const { RuneError } = await import('../../../shared/errors.js');
-      throw new RuneError('INVALID_ARGUMENT', `no objects in ${input.files.join(', ')}: a document starts with "service:" or "services:"`);
+      const { castDocumentKeys } = await import('../../../shared/spec/cast-kinds.js');
+      throw new RuneError('INVALID_ARGUMENT', `no objects in ${input.files.join(', ')}: a document starts with one of ${castDocumentKeys().map((k) => `"${k}:"`).join(', ')}`);
     }
 
     const { withSession } = await import('../session.js');
     const { describeError } = await import('../error-message.js');
     const { printError } = await import('../action.js');
     const { RuneError } = await import('../../../shared/errors.js');
-    const { castObjectMeta } = await import('../../../shared/spec/cast-kinds.js');
+    const { castObjectMeta, castOrder } = await import('../../../shared/spec/cast-kinds.js');
     const { stringify } = await import('yaml');
     await withSession(argv, state, async ({ client }) => {
       const results: unknown[] = [];
       const targets: RolloutTarget[] = [];
       let failed = 0;
-      for (const doc of input.documents) {
+      // Secrets and configmaps first, so the services cast with them find them when they start.
+      const ordered = input.documents.map((doc, i) => ({ doc, i })).sort((a, b) => castOrder(a.doc.kind) - castOrder(b.doc.kind) || a.i - b.i);
+      for (const { doc } of ordered) {
         const name = `${doc.kind}/${castObjectMeta(doc)?.name}`;
         try {
           const response = await send(client, doc, argv.dryRun);
@@ -168,6 +171,17 @@ async function send(client: RuneClient, doc: CastDocument, dryRun: boolean): Pro
       const { Service } = await import('../../../shared/gen/rune/v1/service.js');
       const response = await client.castService({ service: doc.service, dryRun });
       return { result: response.result, json: response.service ? Service.toJSON(response.service) : {}, service: response.service };
+    }
+    case 'secret': {
+      // The response never holds values; neither does what is printed.
+      const { Secret } = await import('../../../shared/gen/rune/v1/secret.js');
+      const response = await client.castSecret({ secret: doc.secret, dryRun });
+      return { result: response.result, json: response.secret ? Secret.toJSON(response.secret) : {} };
+    }
+    case 'configmap': {
+      const { ConfigMap } = await import('../../../shared/gen/rune/v1/configmap.js');
+      const response = await client.castConfigMap({ configMap: doc.configMap, dryRun });
+      return { result: response.result, json: response.configMap ? ConfigMap.toJSON(response.configMap) : {} };
     }
   }
 }

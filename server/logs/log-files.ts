@@ -24,19 +24,25 @@ export function indexPath(filePath: string): string {
  */
 export async function fileIdentity(path: string): Promise<string | undefined> {
   try {
-    const st = await stat(path);
-    return `${st.ino}:${st.size}:${st.mtimeMs}`;
+    return identityOf(await stat(path));
   } catch (err) {
     if (isNotFound(err)) return undefined;
     throw err;
   }
 }
 
-/** How many rotated copies exist: n such that `<log>.1` ... `<log>.n` exist (stops at the first gap). */
+/** The identity (see fileIdentity) of a file's stats. */
+export function identityOf(st: { ino: number; size: number; mtimeMs: number }): string {
+  return `${st.ino}:${st.size}:${st.mtimeMs}`;
+}
+
+/**
+ * The number of the oldest rotated copy: the highest n with `<log>.n` there. A rotation in
+ * progress may leave one gap for a moment (it renames `.1` to `.2` before it writes the new
+ * `.1`), so the scan stops at two missing numbers in a row.
+ */
 export async function countRotated(logPath: string): Promise<number> {
-  let n = 0;
-  while (n < MAX_ROTATED && (await exists(rotatedPath(logPath, n + 1)))) n++;
-  return n;
+  return highest((n) => exists(rotatedPath(logPath, n)));
 }
 
 /**
@@ -51,10 +57,22 @@ export async function removeLogFiles(logPath: string): Promise<void> {
   }
 }
 
-async function countRotatedIndexes(logPath: string): Promise<number> {
-  let n = 0;
-  while (n < MAX_ROTATED && (await exists(indexPath(rotatedPath(logPath, n + 1))))) n++;
-  return n;
+/** The highest index of a copy: like countRotated, for `<log>.n.idx`. */
+export async function countRotatedIndexes(logPath: string): Promise<number> {
+  return highest((n) => exists(indexPath(rotatedPath(logPath, n))));
+}
+
+async function highest(present: (n: number) => Promise<boolean>): Promise<number> {
+  let top = 0;
+  for (let n = 1, missing = 0; n <= MAX_ROTATED && missing < 2; n++) {
+    if (await present(n)) {
+      top = n;
+      missing = 0;
+    } else {
+      missing++;
+    }
+  }
+  return top;
 }
 
 export async function exists(path: string): Promise<boolean> {

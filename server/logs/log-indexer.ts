@@ -19,7 +19,7 @@
  * lines are then later than they should be by up to the time between the two checkpoints.
  */
 import { appendFile, open, rename, rm, stat } from 'node:fs/promises';
-import { countRotated, fileIdentity, indexPath, isNotFound, MAX_ROTATED, rotatedPath, exists } from './log-files.js';
+import { countRotatedIndexes, exists, fileIdentity, indexPath, isNotFound, rotatedPath } from './log-files.js';
 import { encodeCheckpoint, readLastCheckpoint } from './log-index.js';
 
 export interface LogIndexerOptions {
@@ -127,7 +127,16 @@ export class LogIndexer {
       if (isNotFound(err)) return; // not created yet, or removed: nothing to index
       throw err;
     }
-    if (await this.rotated(logPath, state, size)) await this.rotateIndex(logPath, state);
+    if (await this.rotated(logPath, state, size)) {
+      await this.rotateIndex(logPath, state);
+      // The rotation may have happened during this check: the size seen before it is stale.
+      try {
+        size = (await stat(logPath)).size;
+      } catch (err) {
+        if (isNotFound(err)) return;
+        throw err;
+      }
+    }
     if (size > state.lastOffset) await this.append(logPath, state, size);
   }
 
@@ -160,13 +169,13 @@ export class LogIndexer {
       await appendFile(ownIndex, encodeCheckpoint({ offset: copySize, timeMs: state.lastTimeMs }));
     }
     // Shift the indexes as the runner shifted the copies, newest last.
-    const copies = await countRotated(logPath);
-    let top = 0;
-    while (top < MAX_ROTATED && (await exists(indexPath(rotatedPath(logPath, top + 1))))) top++;
+    const top = await countRotatedIndexes(logPath);
     for (let n = top; n >= 1; n--) await renameIfExists(indexPath(rotatedPath(logPath, n)), indexPath(rotatedPath(logPath, n + 1)));
     await renameIfExists(ownIndex, indexPath(copy));
     // Indexes of copies the runner dropped go too.
-    for (let n = Math.max(copies, 0) + 1; n <= top + 1; n++) await rm(indexPath(rotatedPath(logPath, n)), { force: true });
+    for (let n = 1; n <= top + 1; n++) {
+      if (!(await exists(rotatedPath(logPath, n)))) await rm(indexPath(rotatedPath(logPath, n)), { force: true });
+    }
     state.lastOffset = 0;
     state.rotatedIdentity = await fileIdentity(copy);
   }

@@ -19,7 +19,7 @@
  * skipped, never repeated).
  */
 import { open, stat, type FileHandle } from 'node:fs/promises';
-import { fileIdentity, indexPath, isNotFound, MAX_ROTATED, rotatedPath } from './log-files.js';
+import { fileIdentity, identityOf, indexPath, isNotFound, MAX_ROTATED, rotatedPath } from './log-files.js';
 import { LogIndex } from './log-index.js';
 
 export interface LogReaderOptions {
@@ -78,6 +78,8 @@ interface Live {
   window: Buffer;
   /** Identity of `<log>.1` when the current content of `<log>` started (or at open). */
   rotatedIdentity: string | undefined;
+  /** Identities of all copies then: copies of earlier content, never read for this one. */
+  earlierCopies: Set<string>;
   index: LogIndex;
   /** With `snapshot`, where to stop. */
   stopAt: number;
@@ -109,7 +111,7 @@ export class LogReader {
    */
   static async open(logPath: string, options: LogReaderOptions = {}): Promise<LogReader> {
     const tail = options.tail ?? 0;
-    const copies: { handle: FileHandle; size: number; mtimeMs: number; n: number }[] = [];
+    const copies: { handle: FileHandle; size: number; ino: number; mtimeMs: number; n: number }[] = [];
     let live: Live | undefined;
     try {
       for (let n = 1; n <= MAX_ROTATED; n++) {
@@ -117,7 +119,7 @@ export class LogReader {
         if (!copy) break;
         copies.push({ ...copy, n });
       }
-      const rotatedIdentity = await fileIdentity(rotatedPath(logPath, 1));
+      const rotatedIdentity = copies[0]?.n === 1 ? identityOf(copies[0]) : undefined;
       const own = await openIfExists(logPath);
       live = {
         handle: own?.handle,
@@ -126,6 +128,7 @@ export class LogReader {
         knownSize: own?.size ?? 0,
         window: Buffer.alloc(0),
         rotatedIdentity,
+        earlierCopies: new Set(copies.map(identityOf)),
         index: await LogIndex.load(indexPath(logPath)),
         stopAt: options.snapshot ? (own?.size ?? 0) : Infinity,
       };
@@ -190,11 +193,19 @@ export class LogReader {
       const live = this.live;
       const end = Math.min(liveSize, live.stopAt);
       if (!live.handle || live.offset >= end) break;
-      const chunk = await readAt(live.handle, live.offset, Math.min(chunkBytes(maxBytes - budget.bytes), end - live.offset));
+      // Read our last bytes again with the new ones: if they changed, `<log>` was truncated
+      // (and refilled) since, and what follows them is not the continuation.
+      const w = live.window.length;
+      const buffer = await readAt(live.handle, live.offset - w, w + Math.min(chunkBytes(maxBytes - budget.bytes), end - live.offset));
+      if (w > 0 && (buffer.length < w || !buffer.subarray(0, w).equals(live.window))) {
+        liveSize = await this.rotated();
+        continue;
+      }
+      const chunk = buffer.subarray(w);
       if (chunk.length === 0) break;
       await this.split(chunk, live.offset, live.index, out, budget);
       live.offset += chunk.length;
-      live.window = Buffer.concat([live.window, chunk.subarray(Math.max(0, chunk.length - WINDOW_BYTES))]).subarray(-WINDOW_BYTES);
+      live.window = Buffer.from(buffer.subarray(Math.max(0, buffer.length - WINDOW_BYTES)));
     }
     return out;
   }
@@ -250,59 +261,100 @@ export class LogReader {
       live.index.discardIfBeyond(opened.size);
       return opened.size;
     }
-    const rotatedIdentity = await fileIdentity(rotatedPath(this.logPath, 1));
     let truncated = st.size < live.knownSize;
-    if (!truncated && rotatedIdentity !== live.rotatedIdentity && live.window.length > 0 && st.size >= live.offset) {
-      // `<log>.1` is new: a rotation after which `<log>` regrew past our offset, or a copy not
-      // followed by the truncate yet. Our last bytes tell which.
+    if (!truncated && st.size === live.offset && live.window.length > 0 && (await fileIdentity(rotatedPath(this.logPath, 1))) !== live.rotatedIdentity) {
+      // A new `<log>.1` and no new bytes: a rotation after which `<log>` regrew to exactly our
+      // offset? Our last bytes tell. (With new bytes, read() checks them anyway.)
       const now = await readAt(live.handle, live.offset - live.window.length, live.window.length);
       truncated = !now.equals(live.window);
     }
-    if (truncated) {
-      if (rotatedIdentity !== live.rotatedIdentity) await this.queueRotatedRest();
-      live.offset = 0;
-      live.knownSize = 0;
-      live.window = Buffer.alloc(0);
-      live.rotatedIdentity = rotatedIdentity;
-      live.index.freeze();
-      live.index = await LogIndex.load(indexPath(this.logPath));
-      // Until the indexer notices the rotation, `<log>.idx` still describes the old content.
-      live.index.discardIfBeyond(st.size);
-      if (live.stopAt !== Infinity) live.stopAt = 0;
-    }
+    if (truncated) return this.rotated();
     live.knownSize = Math.max(live.knownSize, st.size);
     return st.size;
   }
 
   /**
-   * After `<log>` was truncated: finds the copy holding the bytes at our offset (the newest copy
-   * that is large enough and ends our window the same way) and queues its rest, then the newer
-   * copies whole. Finds none when the runner kept no copy; those lines are lost.
+   * `<log>` was truncated: queues the unread rest from the copies, restarts at offset 0, and
+   * returns the new size of `<log>`.
+   */
+  private async rotated(): Promise<number> {
+    const live = this.live;
+    await this.queueRotatedRest();
+    live.offset = 0;
+    live.window = Buffer.alloc(0);
+    live.index.freeze();
+    if (live.stopAt !== Infinity) live.stopAt = 0;
+    // Sizes seen before (even during this read) are stale: look again.
+    live.rotatedIdentity = await fileIdentity(rotatedPath(this.logPath, 1));
+    const size = await sizeOf(this.logPath);
+    live.knownSize = size;
+    live.index = await LogIndex.load(indexPath(this.logPath));
+    // Until the indexer notices the rotation, `<log>.idx` still describes the old content.
+    live.index.discardIfBeyond(size);
+    return size;
+  }
+
+  /**
+   * After `<log>` was truncated: finds the copy holding the bytes at our offset and queues its
+   * rest, then the newer copies whole. That copy is the newest one at least as large as our
+   * offset with our last bytes just before it; when we had read nothing of this content yet,
+   * the oldest copy made since it started. Finds none when the runner kept no copy (or
+   * overwrote it since): those lines are lost.
    */
   private async queueRotatedRest(): Promise<void> {
     const live = this.live;
-    const found: { handle: FileHandle; size: number; mtimeMs: number }[] = [];
+    const copies = await this.openCopies();
+    const earlier = new Set(copies.map(identityOf));
+    let pick = -1;
     try {
-      for (let n = 1; n <= MAX_ROTATED; n++) {
-        const copy = await openIfExists(rotatedPath(this.logPath, n));
-        if (!copy) break;
-        found.push(copy);
-        if (copy.size < live.offset || copy.size < live.knownSize) continue;
-        const window = await readAt(copy.handle, live.offset - live.window.length, live.window.length);
-        if (!window.equals(live.window)) continue;
-        // found[n-1] holds our rest; found[n-2] ... found[0] came after it.
-        this.segments.push({ handle: copy.handle, offset: live.offset, end: copy.size, index: live.index, mtimeMs: copy.mtimeMs });
-        for (let newer = n - 2; newer >= 0; newer--) {
-          const index = await LogIndex.load(indexPath(rotatedPath(this.logPath, newer + 1)), { frozen: true });
-          this.segments.push({ handle: found[newer]!.handle, offset: 0, end: found[newer]!.size, index, mtimeMs: found[newer]!.mtimeMs });
+      if (live.window.length > 0) {
+        for (let i = 0; i < copies.length && pick < 0; i++) {
+          const copy = copies[i]!;
+          if (copy.size < live.offset) continue;
+          const window = await readAt(copy.handle, live.offset - live.window.length, live.window.length);
+          if (window.equals(live.window)) pick = i;
         }
-        return;
+      } else {
+        for (let i = copies.length - 1; i >= 0 && pick < 0; i--) if (!live.earlierCopies.has(identityOf(copies[i]!))) pick = i;
+      }
+      // copies[pick] holds our rest; copies[pick - 1] ... copies[0] came after it.
+      for (let i = pick; i >= 0; i--) {
+        const copy = copies[i]!;
+        const index = i === pick ? live.index : await LogIndex.load(indexPath(rotatedPath(this.logPath, copy.n)), { frozen: true });
+        this.segments.push({ handle: copy.handle, offset: i === pick ? live.offset : 0, end: copy.size, index, mtimeMs: copy.mtimeMs });
+      }
+    } finally {
+      for (let i = pick + 1; i < copies.length; i++) await copies[i]!.handle.close().catch(() => {});
+    }
+    // Every copy seen now holds content up to the truncation: none is read for what follows it.
+    live.earlierCopies = earlier;
+  }
+
+  /**
+   * The copies there are now, newest first. A rotation in progress may leave a gap for a moment
+   * (it renames `.1` to `.2` before it writes the new `.1`): the scan stops at two missing in a row.
+   */
+  private async openCopies(): Promise<{ n: number; handle: FileHandle; size: number; ino: number; mtimeMs: number }[]> {
+    const copies: { n: number; handle: FileHandle; size: number; ino: number; mtimeMs: number }[] = [];
+    try {
+      const seen = new Set<string>();
+      for (let n = 1, missing = 0; n <= MAX_ROTATED && missing < 2; n++) {
+        const copy = await openIfExists(rotatedPath(this.logPath, n));
+        missing = copy ? 0 : missing + 1;
+        if (!copy) continue;
+        // A rename during the scan may show one file under two names: keep it once.
+        if (seen.has(identityOf(copy))) {
+          await copy.handle.close().catch(() => {});
+          continue;
+        }
+        seen.add(identityOf(copy));
+        copies.push({ n, ...copy });
       }
     } catch (err) {
-      for (const copy of found) await copy.handle.close().catch(() => {});
+      for (const copy of copies) await copy.handle.close().catch(() => {});
       throw err;
     }
-    for (const copy of found) await copy.handle.close().catch(() => {});
+    return copies;
   }
 
   /** Positions the reader: the later of where the last `tail` lines start and where `since` starts. */
@@ -425,6 +477,16 @@ export class LogReader {
   private stamp(timeMs: number | undefined): number {
     this.lastTimeMs = Math.max(this.lastTimeMs, timeMs ?? this.now());
     return this.lastTimeMs;
+  }
+}
+
+/** The size of `path`, 0 when it does not exist. */
+async function sizeOf(path: string): Promise<number> {
+  try {
+    return (await stat(path)).size;
+  } catch (err) {
+    if (isNotFound(err)) return 0;
+    throw err;
   }
 }
 

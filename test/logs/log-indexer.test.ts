@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
+import { removeLogFiles } from '../../server/logs/log-files.js';
 import { LogIndex } from '../../server/logs/log-index.js';
 import { LogIndexer } from '../../server/logs/log-indexer.js';
 import { LogReader } from '../../server/logs/log-reader.js';
@@ -140,6 +141,22 @@ describe('LogIndexer (real files)', function () {
     const lines = await snapshot({ now: () => 9999 });
     expect(lines.map((l) => l.time.getTime())).to.deep.equal([1000, 1000, 5000, 5000]);
     expect(await checkpoints(`${log}.idx`)).to.have.length(2);
+  });
+
+  it('removeLogFiles removes the log, its copies and every index, and nothing else', async () => {
+    indexer = new LogIndexer({ pollMs: 60_000 });
+    indexer.track(log);
+    for (let i = 0; i < 3; i++) {
+      append(log, numbered(i * 10, i * 10 + 3));
+      await indexer.poll();
+      await rotate(log, 2);
+    }
+    append(log, 'last\n');
+    await indexer.poll();
+    append(join(dir, 'web-2.log'), 'other instance\n');
+    expect((await readdir(dir)).length).to.equal(7);
+    await removeLogFiles(log);
+    expect(await readdir(dir)).to.deep.equal(['web-2.log']);
   });
 
   it('stops indexing an untracked file', async () => {

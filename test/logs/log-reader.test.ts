@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, rename, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -207,6 +207,21 @@ describe('LogReader (real files)', function () {
       expect(sequence(await readAll(reader))).to.deep.equal(range(5, 11));
     });
 
+    it('finds its copy while the next rotation has renamed it and not yet made the new one', async () => {
+      append(log, numbered(0, 5));
+      const reader = await open();
+      expect(sequence(await readAll(reader))).to.deep.equal(range(0, 5));
+      append(log, numbered(5, 7));
+      await rotate(log, 2);
+      append(log, numbered(7, 9));
+      await rename(`${log}.1`, `${log}.2`); // the next rotation, half done: no `<log>.1` for now
+      expect(sequence(await readAll(reader))).to.deep.equal(range(5, 9));
+      await copyFile(log, `${log}.1`);
+      await truncate(log, 0);
+      append(log, numbered(9, 10));
+      expect(sequence(await readAll(reader))).to.deep.equal([9]);
+    });
+
     it('does not mistake a copy not yet followed by the truncate for a rotation', async () => {
       append(log, numbered(0, 5));
       const reader = await open();
@@ -218,6 +233,26 @@ describe('LogReader (real files)', function () {
       await rotate(log); // now for real
       append(log, numbered(8, 10));
       expect(sequence(await readAll(reader))).to.deep.equal(range(8, 10));
+    });
+
+    it('loses and repeats nothing when a rotation races with a read', async function () {
+      this.timeout(30_000);
+      append(log, numbered(0, 3));
+      const reader = await open();
+      const lines: number[] = sequence(await readAll(reader));
+      let next = 3;
+      for (let round = 0; round < 200; round++) {
+        append(log, numbered(next, next + 1 + (round % 7)));
+        next += 1 + (round % 7);
+        // The read and the rotation run at the same time (their fs calls interleave).
+        const reading = reader.read();
+        if (round % 3 !== 2) await rotate(log, 1 + (round % 2));
+        lines.push(...sequence(await reading));
+        // One rotation per read at most: a read ends before the next rotation may begin.
+        lines.push(...sequence(await reader.read()));
+      }
+      lines.push(...sequence(await readAll(reader)));
+      expect(lines).to.deep.equal(range(0, next));
     });
 
     it('follows a real workload across rotations without repeating or reordering a line', async function () {

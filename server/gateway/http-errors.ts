@@ -108,7 +108,9 @@ export function decodeDetails(metadata: Metadata, registry: Registry): JsonValue
 
 function anyToJson(any: Any, registry: Registry): JsonValue {
   try {
-    return toJson(AnySchema, any, { registry, alwaysEmitImplicit: true });
+    // "@type" first, as google.protobuf.Any is usually written.
+    const { '@type': type, ...fields } = toJson(AnySchema, any, { registry, alwaysEmitImplicit: true }) as JsonObject;
+    return { '@type': type ?? any.typeUrl, ...fields };
   } catch {
     // A detail type this runed's descriptors do not hold: keep its bytes.
     return { '@type': any.typeUrl, value: Buffer.from(any.value).toString('base64') };

@@ -17,6 +17,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { join } from 'node:path';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import type { JsonObject, JsonValue } from '@bufbuild/protobuf';
@@ -181,7 +182,7 @@ export async function startHttpGateway(options: GatewayOptions): Promise<HttpGat
 
     const body = parseJsonBody(req, raw);
     const mapped = mapRequest(codec, selected, match.values, query, body);
-    const request = codec.encode(selected.input, mapped.json, mapped.seen);
+    const request = codec.encode(selected.input, mapped.json, { seen: mapped.seen, checked: true });
     if (selected.streaming === 'server') {
       const pipe = pipeServerStream({
         call: loopback.serverStream(selected.rpc.path, request, metadata),
@@ -250,10 +251,20 @@ export async function startHttpGateway(options: GatewayOptions): Promise<HttpGat
     res.end();
   };
 
+  // Requests in flight per connection: on close, connections with none are dropped at once
+  // (Node's closeIdleConnections leaves a connection that has not sent a request yet).
+  const inFlight = new Map<Socket, number>();
   const onRequest: RequestListener = (req, res) => {
     const started = performance.now();
     const route = { label: 'unmatched' };
-    res.once('close', () => metrics.observe(req.method ?? '', route.label, res.statusCode, (performance.now() - started) / 1000));
+    const socket = req.socket;
+    inFlight.set(socket, (inFlight.get(socket) ?? 0) + 1);
+    res.once('close', () => {
+      metrics.observe(req.method ?? '', route.label, res.statusCode, (performance.now() - started) / 1000);
+      const left = (inFlight.get(socket) ?? 1) - 1;
+      inFlight.set(socket, left);
+      if (closing && left === 0) socket.destroySoon();
+    });
     handle(req, res, route).catch((err) => {
       if (res.headersSent) {
         res.destroy();
@@ -292,6 +303,10 @@ export async function startHttpGateway(options: GatewayOptions): Promise<HttpGat
     bridge.handleUpgrade(req, socket, head);
   });
 
+  server.on(tls ? 'secureConnection' : 'connection', (socket: Socket) => {
+    inFlight.set(socket, 0);
+    socket.once('close', () => inFlight.delete(socket));
+  });
   const addr = await listen(server, options.addr);
   log.debug({ httpAddr: addr, routes: routes.routes.length }, 'REST gateway listening');
 
@@ -307,6 +322,7 @@ export async function startHttpGateway(options: GatewayOptions): Promise<HttpGat
         for (const pipe of pipes) pipe.abort(new RuneError('UNAVAILABLE', 'runed is stopping; reconnect to resume'));
         bridge.close();
         server.closeIdleConnections();
+        for (const [socket, n] of inFlight) if (n === 0) socket.destroy();
         const grace = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
         await stopped;
         clearTimeout(grace);

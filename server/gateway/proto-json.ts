@@ -100,9 +100,13 @@ export class ProtoJson {
     }
   }
 
-  /** Strict proto3 JSON → binary protobuf. Throws RuneError INVALID_ARGUMENT naming the field. */
-  encode(message: DescMessage, json: JsonObject, seen: SeenFields = new Map()): Uint8Array {
-    this.check(message, json, '', seen);
+  /**
+   * Strict proto3 JSON → binary protobuf. Throws RuneError INVALID_ARGUMENT naming the field.
+   * `checked`: the caller already ran `check` (with paths of its own) and filled `seen`.
+   */
+  encode(message: DescMessage, json: JsonObject, options: { seen?: SeenFields; checked?: boolean } = {}): Uint8Array {
+    const seen = options.seen ?? new Map();
+    if (!options.checked) this.check(message, json, '', seen);
     let parsed;
     try {
       parsed = fromJson(message, json, { registry: this.registry });

@@ -9,7 +9,9 @@
  *   dots (`options.limit=2`), repeated fields by repeating the key (`command=a&command=b`).
  *   Unknown parameters are refused with a hint; a route whose body is `*` takes no query fields.
  *
- * Errors are RuneError INVALID_ARGUMENT naming the field as the client wrote it.
+ * Errors are RuneError INVALID_ARGUMENT naming the field as the client wrote it: in the body
+ * relative to the body (`spec.scale`), in the query string by its key. The result is checked
+ * (unknown fields, oneofs): encode it with `{ seen, checked: true }`.
  */
 import type { DescField, DescMessage, JsonObject, JsonValue } from '@bufbuild/protobuf';
 import { ScalarType } from '@bufbuild/protobuf';

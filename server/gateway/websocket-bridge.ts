@@ -84,7 +84,7 @@ export class WebSocketBridge {
     if (route.streaming === 'server') {
       try {
         const mapped = mapRequest(options.codec, route, found.values, query, undefined);
-        firstRequest = options.codec.encode(route.input, mapped.json, mapped.seen);
+        firstRequest = options.codec.encode(route.input, mapped.json, { seen: mapped.seen, checked: true });
       } catch (err) {
         return options.reject(socket, options.toHttpError(err));
       }

@@ -12,7 +12,7 @@ export interface RestResponse<T = any> {
 export interface RestOptions {
   body?: unknown;
   /** Raw body sent as is (overrides `body`). */
-  raw?: string | Uint8Array;
+  raw?: string;
   token?: string;
   /** Send the token as X-API-Key instead of a bearer token. */
   apiKey?: boolean;

@@ -157,6 +157,14 @@ export class RuneClient {
     this.keks = new KekServiceClient(this.server, credentials, shared);
   }
 
+  /**
+   * A generated client of another API service sharing this client's channel (its server and
+   * credentials); call it through `unary` / `serverStream` so the token and deadline apply.
+   */
+  attach<C extends grpc.Client>(Client: new (address: string, credentials: grpc.ChannelCredentials, options: Partial<grpc.ClientOptions>) => C): C {
+    return new Client(this.server, grpc.credentials.createInsecure(), { channelOverride: this.services.getChannel() });
+  }
+
   /** Closes the channel; pending calls fail with CANCELLED. */
   close(): void {
     this.services.close();
@@ -328,7 +336,7 @@ export class RuneClient {
   }
 
   /** A server stream as an async iterator: quiet end on abort, RuneError on failure, always cancelled when left. */
-  private async *serverStream<Res>(open: () => grpc.ClientReadableStream<Res>, { signal }: StreamOptions): AsyncGenerator<Res, void, undefined> {
+  async *serverStream<Res>(open: () => grpc.ClientReadableStream<Res>, { signal }: StreamOptions): AsyncGenerator<Res, void, undefined> {
     if (signal?.aborted) return;
     const call = open();
     const cancel = () => call.cancel();
@@ -344,7 +352,8 @@ export class RuneClient {
     }
   }
 
-  private unary<Res>(invoke: UnaryInvoker<Res>): Promise<Res> {
+  /** A unary call with the token and the per-call deadline; rejects with a RuneError. */
+  unary<Res>(invoke: UnaryInvoker<Res>): Promise<Res> {
     return new Promise((resolve, reject) => {
       invoke(this.metadata(), { deadline: Date.now() + this.timeoutMs }, (err, res) => (err ? reject(fromGrpcError(err)) : resolve(res)));
     });

@@ -10,6 +10,7 @@
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { printError } from './action.js';
+import { adminCommand } from './commands/admin.js';
 import { castCommand } from './commands/cast.js';
 import { completionCommand } from './commands/completion.js';
 import { configCommand } from './commands/config.js';
@@ -54,6 +55,7 @@ const cli: Argv<GlobalArgs> = (yargs(args) as unknown as Argv)
   .command(namespaceCommand)
   .command(loginCommand)
   .command(whoamiCommand)
+  .command(adminCommand)
   .command(configCommand)
   .command(versionCommand)
   .command(completionCommand(() => cli))

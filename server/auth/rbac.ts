@@ -97,9 +97,9 @@ export class Rbac {
     );
   }
 
-  /** The current policies of subject `name`, resolved ([] when there is no such subject). */
+  /** The current policies of subject `name`, resolved, as stored ([] when there is no such subject). */
   effectivePolicies(name: string): AttachedPolicy[] {
-    return this.attached(this.tokens.subject(name)?.policies ?? []);
+    return (this.tokens.subject(name)?.policies ?? []).map((p) => ({ name: p, policy: this.policies.get('', p) ?? builtinPolicy(p) }));
   }
 
   /** The policy called `name` as RBAC sees it (built-ins from the code). */

@@ -3,7 +3,7 @@ import type { ClientConfig } from '../../shared/config/client-config.js';
 import { isHostPort, isLoopback, loadTls, loadToken, resolveConnection, splitServerAddress } from '../../client/cli/connection.js';
 import { UsageError } from '../../client/cli/global-options.js';
 import { RuneError } from '../../shared/errors.js';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -158,5 +158,6 @@ describe('TLS settings: --ca/--cert/--key > RUNE_CA/RUNE_CERT/RUNE_KEY > context
     expect((missing as RuneError).message).to.equal(`cannot read the CA certificate ${join(dir, 'nope.crt')} (from RUNE_CA): it does not exist`);
     const junk = await loadTls({ tls: { cert: { path: join(dir, 'junk'), source: '--cert' }, key: { path: join(dir, 'me.key'), source: '--key' } } }).catch((e: unknown) => e as RuneError);
     expect((junk as RuneError).message).to.equal(`${join(dir, 'junk')} (from --cert) holds no PEM client certificate`);
+    await rm(dir, { recursive: true, force: true });
   });
 });

@@ -22,6 +22,8 @@ import { lintCommand } from './commands/lint.js';
 import { loginCommand } from './commands/login.js';
 import { logsCommand } from './commands/logs.js';
 import { namespaceCommand } from './commands/namespace.js';
+import { configMapCommand } from './commands/configmap.js';
+import { secretCommand } from './commands/secret.js';
 import { restartCommand } from './commands/restart.js';
 import { scaleCommand } from './commands/scale.js';
 import { versionCommand } from './commands/version.js';
@@ -53,6 +55,8 @@ const cli: Argv<GlobalArgs> = (yargs(args) as unknown as Argv)
   .command(logsCommand)
   .command(execCommand)
   .command(namespaceCommand)
+  .command(secretCommand)
+  .command(configMapCommand)
   .command(loginCommand)
   .command(whoamiCommand)
   .command(adminCommand)

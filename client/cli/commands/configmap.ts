@@ -1,0 +1,148 @@
+/**
+ * `rune configmap create|get|list|delete`: non-secret configuration (string values by key),
+ * injected into services like secrets but stored and shown in the clear.
+ */
+import type { Argv, CommandModule } from 'yargs';
+import { action } from '../action.js';
+import { UsageError, withHelp, type GlobalArgs } from '../global-options.js';
+
+interface CreateArgs extends GlobalArgs {
+  name: string;
+  fromLiteral: string[];
+  fromFile: string[];
+  label: string[];
+  dryRun: boolean;
+}
+
+interface GetArgs extends GlobalArgs {
+  name: string;
+}
+
+interface ListArgs extends GlobalArgs {
+  allNamespaces: boolean;
+  selector?: string;
+}
+
+interface DeleteArgs extends GlobalArgs {
+  names: string[];
+  ignoreNotFound: boolean;
+}
+
+const create: CommandModule<GlobalArgs, CreateArgs> = {
+  command: 'create <name>',
+  describe: 'Create a configmap, or replace its data',
+  builder: (y: Argv<GlobalArgs>) =>
+    withHelp(
+      y
+        .positional('name', { type: 'string', describe: 'DNS label: lower-case letters, digits and -', demandOption: true })
+        .option('from-literal', { type: 'string', array: true, default: [] as string[], requiresArg: true, describe: 'KEY=VALUE (repeat for several)' })
+        .option('from-file', { type: 'string', array: true, default: [] as string[], requiresArg: true, describe: '[KEY=]PATH: the file\'s text (UTF-8); KEY defaults to its base name' })
+        .option('label', { alias: 'l', type: 'string', array: true, default: [] as string[], requiresArg: true, describe: 'KEY=VALUE label (repeat for several)' })
+        .option('dry-run', { type: 'boolean', default: false, describe: 'Have runed validate and report what would change, without writing' }),
+      [
+        ['rune configmap create app --from-literal logLevel=debug', 'One key'],
+        ['rune configmap create nginx --from-file nginx.conf', 'A file as key nginx.conf'],
+      ],
+    ) as unknown as Argv<CreateArgs>,
+  handler: action<CreateArgs>(async (argv, state) => {
+    const { dnsLabelProblem } = await import('../../../shared/spec/names.js');
+    const problem = dnsLabelProblem(argv.name);
+    if (problem !== undefined) throw new UsageError(`NAME "${argv.name}" ${problem}`);
+    const { dataFromFlags, labelsFromFlags } = await import('../config-data-input.js');
+    const data: Record<string, string> = {};
+    for (const [key, bytes] of await dataFromFlags(argv)) {
+      const text = bytes.toString('utf8');
+      if (!Buffer.from(text, 'utf8').equals(bytes)) throw new UsageError(`key "${key}" is not UTF-8 text; a configmap holds text (use a secret for binary data)`);
+      data[key] = text;
+    }
+    const labels = labelsFromFlags(argv.label);
+    const { withSession } = await import('../session.js');
+    await withSession(argv, state, async ({ client, connection }) => {
+      const { configMap, result } = await client.castConfigMap({ configMap: { metadata: { name: argv.name, namespace: connection.namespace, labels }, data }, dryRun: argv.dryRun });
+      if (argv.output === 'json' || argv.output === 'yaml' || argv.output === 'name') {
+        const { formatConfigMaps } = await import('../output/secret-printers.js');
+        process.stdout.write(formatConfigMaps([configMap!], argv.output, { allNamespaces: false, single: true }));
+        return;
+      }
+      process.stdout.write(`configmap/${argv.name} ${result}${argv.dryRun ? ' (dry run)' : ''}\n`);
+    });
+  }),
+};
+
+const get: CommandModule<GlobalArgs, GetArgs> = {
+  command: 'get <name>',
+  describe: 'Show a configmap with its data',
+  builder: (y: Argv<GlobalArgs>) =>
+    withHelp(y.positional('name', { type: 'string', describe: 'Configmap name', demandOption: true }), [
+      ['rune configmap get app', 'Keys and values'],
+      ['rune configmap get app -o yaml', 'As YAML'],
+    ]) as unknown as Argv<GetArgs>,
+  handler: action<GetArgs>(async (argv, state) => {
+    const { withSession } = await import('../session.js');
+    const { formatConfigMaps } = await import('../output/secret-printers.js');
+    await withSession(argv, state, async ({ client, connection }) => {
+      const { configMap } = await client.getConfigMap({ namespace: connection.namespace, name: argv.name });
+      process.stdout.write(formatConfigMaps([configMap!], argv.output, { allNamespaces: false, single: true }));
+      if (argv.output === 'table' || argv.output === 'wide') {
+        const { stringify } = await import('yaml');
+        process.stdout.write('\n' + stringify(configMap!.data));
+      }
+    });
+  }),
+};
+
+const list: CommandModule<GlobalArgs, ListArgs> = {
+  command: 'list',
+  aliases: ['ls'],
+  describe: 'List configmaps',
+  builder: (y: Argv<GlobalArgs>) =>
+    withHelp(
+      y
+        .option('all-namespaces', { alias: 'A', type: 'boolean', default: false, describe: 'Every namespace' })
+        .option('selector', { alias: 'l', type: 'string', requiresArg: true, describe: 'Label selector k=v[,k2=v2]' }),
+      [['rune configmap list -A', 'Every namespace']],
+    ) as unknown as Argv<ListArgs>,
+  handler: action<ListArgs>(async (argv, state) => {
+    const { withSession } = await import('../session.js');
+    const { formatConfigMaps } = await import('../output/secret-printers.js');
+    await withSession(argv, state, async ({ client, connection }) => {
+      const items = [];
+      let continueToken = '';
+      do {
+        const page = await client.listConfigMaps({ namespace: argv.allNamespaces ? '*' : connection.namespace, options: { continueToken, labelSelector: argv.selector ?? '' } });
+        items.push(...page.configMaps);
+        continueToken = page.listMeta?.continueToken ?? '';
+      } while (continueToken);
+      if (items.length === 0 && (argv.output === 'table' || argv.output === 'wide')) {
+        process.stderr.write(`No configmaps found${argv.allNamespaces ? '' : ` in namespace ${connection.namespace}`}.\n`);
+        return;
+      }
+      process.stdout.write(formatConfigMaps(items, argv.output, { allNamespaces: argv.allNamespaces, single: false }));
+    });
+  }),
+};
+
+const remove: CommandModule<GlobalArgs, DeleteArgs> = {
+  command: 'delete <names..>',
+  describe: 'Delete configmaps',
+  builder: (y: Argv<GlobalArgs>) =>
+    withHelp(
+      y
+        .positional('names', { type: 'string', array: true, describe: 'Configmap names', demandOption: true })
+        .option('ignore-not-found', { type: 'boolean', default: false, describe: 'Treat "not found" as success' }),
+      [['rune configmap delete app', 'Delete configmap app in the current namespace']],
+    ) as unknown as Argv<DeleteArgs>,
+  handler: action<DeleteArgs>(async (argv, state) => (await import('../delete-each.js')).deleteEach(argv, state, 'configmap', (client, namespace, name) => client.deleteConfigMap({ namespace, name }))),
+};
+
+export const configMapCommand: CommandModule<GlobalArgs, GlobalArgs> = {
+  command: 'configmap',
+  aliases: ['cm'],
+  describe: 'Manage configmaps: non-secret configuration injected into services',
+  builder: (y: Argv<GlobalArgs>) =>
+    withHelp(y.command(create).command(get).command(list).command(remove).demandCommand(1, 'Name a configmap subcommand: create, get, list or delete'), [
+      ['rune configmap create app --from-literal logLevel=debug', 'Create a configmap'],
+      ['rune configmap get app', 'Show it'],
+    ]),
+  handler: () => undefined,
+};

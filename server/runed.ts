@@ -51,6 +51,7 @@ import { secretHandlers } from './api/handlers/secret-handler.js';
 import { Keyring } from './crypto/keyring.js';
 import { checkKek, completePendingRotation } from './domain/kek.js';
 import { DEFAULT_KEEP_VERSIONS, SecretVault } from './domain/secrets.js';
+import { Injector } from './orchestrator/injection.js';
 import { TokenService } from './auth/token-service.js';
 import { createLogger, type LogLevel } from './logger.js';
 import { defaultKinds } from './store/kinds.js';
@@ -153,6 +154,8 @@ export async function startRuned(options: RunedOptions): Promise<Runed> {
     if (resumed) log.warn({ previousKekId: resumed.previousKekId, kekId: resumed.kekId, versionsRewrapped: resumed.versionsRewrapped }, 'completed a KEK rotation an earlier runed left unfinished');
     await checkKek(store, keyring, dataDir);
     const vault = new SecretVault(keyring, options.secrets?.keepVersions ?? DEFAULT_KEEP_VERSIONS);
+    // `rune exec` sees the environment the instance got: references resolved, values in memory only.
+    const execEnv = new Injector({ store, keyring, dataDir, log });
     // Access control: built-in policies, RBAC from memory, the audit log, the rate limiter, and
     // the open streams that a revocation (or a deleted subject) ends.
     await seedBuiltinPolicies(store);
@@ -197,7 +200,7 @@ export async function startRuned(options: RunedOptions): Promise<Runed> {
       ...serviceHandlers(store, kinds),
       ...instanceHandlers(store, kinds),
       ...logHandlers(store),
-      ...execHandlers(store, { dataDir }),
+      ...execHandlers(store, { dataDir, resolveEnv: (namespace, instance, spec) => execEnv.resolveEnv(namespace, instance, spec) }),
       ...watchHandlers(store, kinds),
       ...secretHandlers(store, vault),
       ...configMapHandlers(store),

@@ -17,6 +17,7 @@ import { expect } from 'chai';
 import { ClassicLevel } from 'classic-level';
 import { ConfigMap } from '../../shared/gen/rune/v1/configmap.js';
 import { ConfigMapServiceClient } from '../../shared/gen/rune/v1/configmap_service.js';
+import { ExecRequest, type ExecResponse } from '../../shared/gen/rune/v1/exec_service.js';
 import type { Instance } from '../../shared/gen/rune/v1/instance.js';
 import { Secret } from '../../shared/gen/rune/v1/secret.js';
 import { SecretServiceClient } from '../../shared/gen/rune/v1/secret_service.js';
@@ -84,6 +85,19 @@ class Api {
   service(name: string, spec: Partial<NonNullable<Service['spec']>>) {
     const service = Service.fromPartial({ metadata: { name, namespace: this.ns }, spec: { runtime: 'process', scale: 1, command: 'sleep', args: ['300'], ...spec } });
     return call(this.c.services, this.c.services.castService, { service, dryRun: false }, this.md);
+  }
+
+  /** Runs `command` in `instance` with `rune exec`'s RPC; resolves with its stdout. */
+  exec(instance: string, command: string[]): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const stream = this.c.exec.exec(this.md, { deadline: Date.now() + 15_000 });
+      let stdout = '';
+      stream.on('data', (m: ExecResponse) => (stdout += m.stdout?.toString() ?? ''));
+      stream.on('error', reject);
+      stream.on('end', () => resolve(stdout));
+      stream.write(ExecRequest.fromPartial({ start: { namespace: this.ns, instance, command } }));
+      stream.write(ExecRequest.fromPartial({ stdinEof: true }));
+    });
   }
 
   async instances(service: string): Promise<Instance[]> {
@@ -154,6 +168,9 @@ describe('secrets injected into instances (real runed, real processes)', functio
     expect(readFileSync(configFile, 'utf8')).to.equal('port: 8080\n');
     expect(statSync(configFile).mode & 0o777).to.equal(0o440);
     expect(existsSync(join(env.RUNE_CONFIGMAPS_DIR!, 'app', 'logLevel')), 'only the listed keys').to.equal(false);
+
+    // `rune exec` sees what the instance sees.
+    expect(await api.exec(first.metadata!.name, ['printenv', 'DB_PASSWORD'])).to.equal(`${password}\n`);
 
     // The records keep the references, never the values.
     const records = JSON.stringify([await api.instances('api'), await call(api.c.services, api.c.services.getService, { namespace: ns, name: 'api' }, api.md)]);

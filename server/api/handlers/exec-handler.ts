@@ -24,7 +24,7 @@ import type { ServerDuplexStream } from '@grpc/grpc-js';
 import { RuneError } from '../../../shared/errors.js';
 import { ExecResponse, type ExecRequest, type ExecStart } from '../../../shared/gen/rune/v1/exec_service.js';
 import type { Instance } from '../../../shared/gen/rune/v1/instance.js';
-import type { Service } from '../../../shared/gen/rune/v1/service.js';
+import type { Service, ServiceSpec } from '../../../shared/gen/rune/v1/service.js';
 import { instanceEnv } from '../../runner/instance-env.js';
 import type { Store } from '../../store/store.js';
 import { authorizeMessage, type CallContext } from '../chain.js';
@@ -34,6 +34,11 @@ import { rejectUnknownFields } from '../unknown-fields.js';
 export interface ExecHandlerOptions {
   /** runed's data dir: an instance whose service names no working dir runs in `<dataDir>/work/<namespace>/<instance>`. */
   dataDir: string;
+  /**
+   * The service's env with secret and configmap references resolved, as the instance got it
+   * (server/orchestrator/injection.ts); without it the env is used as written.
+   */
+  resolveEnv?: (namespace: string, instance: string, spec: ServiceSpec) => Promise<Record<string, string>>;
   /** How long the client has to send `start`, ms. Default 10,000. */
   startTimeoutMs?: number;
 }
@@ -58,7 +63,7 @@ async function serveExec(store: Store, options: ExecHandlerOptions, ctx: CallCon
   if (!first.start) throw RuneError.invalid('start', 'the first message must be `start` (namespace, instance, command)');
   // RBAC on the start message's namespace (the chain sees no request on a bidi stream).
   authorizeMessage(ctx, first);
-  const plan = await planExec(store, options.dataDir, first.start);
+  const plan = await planExec(store, options.dataDir, first.start, options.resolveEnv);
   const proc = first.start.tty ? await spawnPty(plan, first.start) : spawnPipes(plan);
   await runSession(proc, ctx, call);
 }
@@ -113,7 +118,7 @@ export interface ExecPlan {
  * instance, FAILED_PRECONDITION when it is not running, its service is gone, its working dir
  * is missing, or the program is not found.
  */
-export async function planExec(store: Store, dataDir: string, start: ExecStart): Promise<ExecPlan> {
+export async function planExec(store: Store, dataDir: string, start: ExecStart, resolveEnv?: ExecHandlerOptions['resolveEnv']): Promise<ExecPlan> {
   if (!start.namespace) throw RuneError.invalid('start.namespace', 'is required');
   if (!start.instance) throw RuneError.invalid('start.instance', 'is required: an instance id, e.g. web-7f3k2');
   const [program, ...args] = start.command;
@@ -135,7 +140,8 @@ export async function planExec(store: Store, dataDir: string, start: ExecStart):
     namespace,
     service: serviceName,
     instance: name,
-    env: spec.env,
+    // FAILED_PRECONDITION naming a secret or key that no longer exists.
+    env: resolveEnv ? await resolveEnv(namespace, name, spec) : spec.env,
     ports: spec.ports.map((p) => ({ name: p.name, port: p.port, protocol: p.protocol })),
   });
   const cwd = spec.workingDir || join(dataDir, 'work', namespace, name);

@@ -5,6 +5,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { expect } from 'chai';
+import type { AuditEntry } from '../../shared/gen/rune/v1/audit.js';
 import { ConfigMap } from '../../shared/gen/rune/v1/configmap.js';
 import { ConfigMapServiceClient } from '../../shared/gen/rune/v1/configmap_service.js';
 import { KekServiceClient } from '../../shared/gen/rune/v1/kek_service.js';
@@ -128,6 +129,22 @@ describe('secrets and configmaps API (real gRPC, real LevelDB)', function () {
     expect(denied.code).to.equal(grpc.status.PERMISSION_DENIED);
     expect(denied.details).to.include('reveal').and.include('secrets').and.include('secret-reader');
     expect(denied.details).not.to.include('reveal-me');
+
+    // Each reveal is audited, allowed or not, without the value.
+    await get('shared', { reveal: true });
+    const entries = await new Promise<AuditEntry[]>((resolve, reject) => {
+      const out: AuditEntry[] = [];
+      const stream = c.admin.streamAudit({ since: undefined, follow: false }, md);
+      stream.on('data', (m: { entries: AuditEntry[] }) => out.push(...m.entries));
+      stream.on('error', reject);
+      stream.on('end', () => resolve(out));
+    });
+    const reveals = entries.filter((e) => e.verb === 'reveal' && e.name === 'shared');
+    expect(reveals.map((e) => [e.subject, e.resource, e.namespace, e.outcome])).to.deep.equal([
+      ['secret-reader', 'secrets', 'default', 'PERMISSION_DENIED'],
+      ['root', 'secrets', 'default', 'OK'],
+    ]);
+    expect(JSON.stringify(entries)).not.to.include('reveal-me');
   });
 
   it('casts, gets, lists and deletes configmaps', async () => {

@@ -6,6 +6,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { withHelp, type GlobalArgs } from '../global-options.js';
 import { adminAuditCommand } from './admin-audit.js';
+import { adminKekCommand } from './admin-kek.js';
 import { adminPolicyCommand } from './admin-policy.js';
 import { adminSubjectCommand } from './admin-subject.js';
 import { adminTokenCommand } from './admin-token.js';
@@ -20,6 +21,7 @@ export const adminCommand: CommandModule<GlobalArgs, GlobalArgs> = {
         .command(adminPolicyCommand)
         .command(adminTokenCommand)
         .command(adminAuditCommand)
+        .command(adminKekCommand)
         .demandCommand(1, 'Name an admin subcommand: subject, policy, token or audit'),
       [
         ['rune admin subject create alice --policy readonly', 'A user who may read everything'],

@@ -1,8 +1,8 @@
 /**
  * First start: with no subjects in the store, create the "default" namespace, the root subject
  * (admin) and its token, write the token to <data-dir>/admin.token (0600) and, if the CLI has
- * no config yet, a context pointing at this runed. Later starts find the root subject and do
- * nothing, so bootstrap happens once.
+ * no config yet, a context pointing at this runed. Later starts find subjects and do nothing,
+ * so bootstrap happens once (also when root was deleted later).
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -29,7 +29,9 @@ export interface BootstrapOptions {
 /** Returns the path of the admin token file when this start bootstrapped, else undefined. */
 export async function bootstrap(options: BootstrapOptions): Promise<string | undefined> {
   const { store, tokens, dataDir, log } = options;
-  if (await store.get('subjects', '', ROOT_SUBJECT)) return undefined;
+  // Any subject means this runed was bootstrapped: deleting root (as another admin) must not
+  // make the next start mint a new admin token.
+  if ((await store.list('subjects', { limit: 1 })).items.length > 0) return undefined;
   const { token, record } = await tokens.issue({ subject: ROOT_SUBJECT, description: 'bootstrap admin token' });
   const tokenFile = join(dataDir, 'admin.token');
   // The file first: if we crash before the commit, the next start bootstraps again and

@@ -1,123 +1,158 @@
 #!/usr/bin/env node
 /**
- * runed: the Rune server. Exit codes: 0 stopped cleanly, 1 configuration or runtime error
- * (including a data dir held by another runed), 2 address already in use.
+ * runed: the Rune server, and the commands that run it as a daemon or a service. The settings
+ * are declared once in server/config/runed-flags.ts (flags, RUNE_* variables, config file keys).
+ * Exit codes: 0 ok, 1 configuration or runtime error (including a data dir held by another
+ * runed), 2 address already in use; `runed status` exits 3 when runed is not running.
  */
-import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
-import yargs from 'yargs';
+import { resolve } from 'node:path';
+import yargs, { type Options } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { runeVersion } from '../shared/version.js';
-import { createLogger, LOG_LEVELS, type LogLevel } from './logger.js';
-import { parseRateLimit } from './api/rate-limiter.js';
-import { AddressInUseError, DEFAULT_GRPC_ADDR, DEFAULT_HTTP_ADDR, DEFAULT_RATE_LIMIT_PER_MINUTE, startRuned, type Runed } from './runed.js';
+import { checkRunedSettings, RUNED_FLAGS, type RunedSettings } from './config/runed-flags.js';
+import { ConfigError, configPathFromArgv, givenOnCommandLine, layeredDefaults, loadConfigFile, redacted, settingsFromEnv, type ResolvedSetting } from './config/runed-config.js';
+import { daemonStatus, printStatus } from './daemon/daemon-status.js';
+import { serviceFile, writeServiceFile } from './daemon/install-service.js';
+import { serve } from './daemon/serve.js';
+import { selfCommand, serveArgs } from './daemon/serve-args.js';
+import { startDaemon } from './daemon/start-daemon.js';
+import { stopDaemon } from './daemon/stop-daemon.js';
 
-const argv = yargs(hideBin(process.argv))
+const rawArgv = hideBin(process.argv);
+let layered: Map<string, ResolvedSetting>;
+const configFile = configPathFromArgv(rawArgv);
+try {
+  layered = layeredDefaults(settingsFromEnv(process.env), configFile ? loadConfigFile(configFile) : {});
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  process.stderr.write(`runed: ${err.message}\n`);
+  process.exit(1);
+}
+
+/** Flags over env over file over defaults, with where each value came from. */
+function effective(argv: Record<string, unknown>): Map<string, ResolvedSetting> {
+  const out = new Map<string, ResolvedSetting>();
+  for (const flag of RUNED_FLAGS) {
+    const layer = layered.get(flag.name)!;
+    if (flag.cli !== false && givenOnCommandLine(rawArgv, flag.name)) out.set(flag.name, { value: argv[flag.name] as ResolvedSetting['value'], source: 'flag' });
+    else out.set(flag.name, layer);
+  }
+  return out;
+}
+const values = (m: Map<string, ResolvedSetting>): RunedSettings => Object.fromEntries([...m].map(([k, v]) => [k, v.value]));
+const dataDirOf = (argv: Record<string, unknown>) => resolve(values(effective(argv))['data-dir'] as string);
+
+function parseDuration(text: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!m) throw new Error(`${flag} must be a duration like 30s, 2m or 500ms (got "${text}")`);
+  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+}
+
+const cli = yargs(rawArgv)
   .scriptName('runed')
-  .usage('$0 [flags]\n\nRuns the Rune server: the store, the controllers and the API.')
-  .option('data-dir', {
-    type: 'string',
-    default: process.env.RUNE_DATA_DIR ?? join(homedir(), '.rune', 'data'),
-    defaultDescription: '$RUNE_DATA_DIR or ~/.rune/data',
-    describe: 'Where the store, keys and the admin token live',
+  .usage('$0 [command] [flags]\n\nRuns the Rune server: the store, the controllers and the API. Settings come from flags, then RUNE_* environment variables, then --config FILE, then defaults.');
+for (const flag of RUNED_FLAGS) {
+  if (flag.cli === false) continue;
+  const layer = layered.get(flag.name)!;
+  const option: Options = {
+    type: flag.type === 'string-array' ? 'string' : flag.type,
+    array: flag.type === 'string-array' || undefined,
+    describe: `${flag.describe}${flag.env ? ` [env ${flag.env}]` : ''}`,
+    default: layer.value,
+    defaultDescription: flag.defaultDescription ?? (flag.default === undefined ? undefined : JSON.stringify(flag.default)),
+    choices: flag.choices as string[] | undefined,
+    group: 'Server settings (also config file keys):',
+  };
+  cli.option(flag.name, option);
+}
+cli
+  .option('config', { type: 'string', describe: 'YAML file of settings, keys named like the flags (grpc-addr: 127.0.0.1:7863); flags and RUNE_* variables override it', group: 'Server settings (also config file keys):' })
+  .command(['serve', '$0'], 'Run runed in the foreground (the default)', {}, async (argv) => {
+    await serve(values(effective(argv)));
   })
-  .option('grpc-addr', { type: 'string', default: DEFAULT_GRPC_ADDR, describe: 'gRPC listen address (host:port)' })
-  .option('http-addr', { type: 'string', default: DEFAULT_HTTP_ADDR, describe: 'REST gateway listen address (host:port)' })
-  .option('cors-origin', { type: 'string', array: true, default: [] as string[], describe: 'Browser origin allowed to call the REST gateway (CORS; repeatable; * for any). Default: CORS off' })
-  .option('http-max-body-bytes', { type: 'number', default: 4 * 1024 * 1024, describe: 'Largest REST request body (and WebSocket message); larger ones get 413' })
-  .option('log-level', { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'Log level' })
-  .option('instance-log-max-bytes', {
-    type: 'number',
-    default: 10 * 1024 * 1024,
-    describe: "Rotate an instance's log file beyond this size (one rotated file is kept)",
-  })
-  .option('kek-file', {
-    type: 'string',
-    normalize: true,
-    describe: 'Key-encryption key for secrets: exactly 32 random bytes, mode 0600 [default: env RUNE_KEK (base64 or hex), else <data-dir>/kek, generated on first start]',
-  })
-  .option('secret-versions', { type: 'number', default: 5, describe: 'Versions kept per secret (older ones are pruned)' })
-  .option('tls-cert', { type: 'string', normalize: true, describe: 'PEM certificate chain to serve TLS with (reloaded when the file changes)' })
-  .option('tls-key', { type: 'string', normalize: true, describe: 'PEM private key of --tls-cert (reloaded when the file changes)' })
-  .option('client-ca', { type: 'string', normalize: true, describe: 'PEM CA bundle: require client certificates signed by one of these CAs (mutual TLS; reloaded when the file changes)' })
-  .option('insecure-listen', { type: 'boolean', default: false, describe: 'Allow plaintext on a non-loopback address (only behind a trusted network or a TLS proxy)' })
-  .option('rate-limit', {
-    type: 'string',
-    default: `${DEFAULT_RATE_LIMIT_PER_MINUTE}/min`,
-    describe: 'Calls per subject (per address for calls without one), token bucket with a minute\'s worth of burst: N/min, N/s or N/h; 0 turns it off',
-  })
-  .option('audit-retention-days', { type: 'number', default: 30, describe: 'Days the audit log keeps its entries (<data-dir>/audit)' })
+  .command(
+    'start',
+    'Start runed in the background: logs to <data-dir>/runed.log, PID in <data-dir>/runed.pid; returns once it serves',
+    (y) => y.option('wait-timeout', { type: 'string', default: '60s', describe: 'How long to wait for runed to serve' }),
+    async (argv) => {
+      const settings = effective(argv);
+      process.exit(await startDaemon({ dataDir: dataDirOf(argv), serveArgs: serveArgs(settings, { sources: ['flag'], configFile }), timeoutMs: parseDuration(argv['wait-timeout'], '--wait-timeout') }));
+    },
+  )
+  .command(
+    'stop',
+    'Stop the runed of this data dir (SIGTERM, then wait); a PID reused by another process is never signalled',
+    (y) => y.option('timeout', { type: 'string', default: '30s', describe: 'How long to wait for runed to exit' }),
+    async (argv) => {
+      process.exit(await stopDaemon({ dataDir: dataDirOf(argv), timeoutMs: parseDuration(argv.timeout, '--timeout') }));
+    },
+  )
+  .command(
+    'restart',
+    'runed stop, then runed start',
+    (y) => y.option('timeout', { type: 'string', default: '30s', describe: 'How long to wait for the old runed to exit' }).option('wait-timeout', { type: 'string', default: '60s', describe: 'How long to wait for the new one to serve' }),
+    async (argv) => {
+      const dataDir = dataDirOf(argv);
+      const stopped = await stopDaemon({ dataDir, timeoutMs: parseDuration(argv.timeout, '--timeout') });
+      if (stopped !== 0) process.exit(stopped);
+      process.exit(await startDaemon({ dataDir, serveArgs: serveArgs(effective(argv), { sources: ['flag'], configFile }), timeoutMs: parseDuration(argv['wait-timeout'], '--wait-timeout') }));
+    },
+  )
+  .command(
+    'status',
+    'Whether runed runs for this data dir: running (addresses, version, uptime), stopped, or stale pidfile. Exit 0 running, 3 not',
+    (y) => y.option('output', { alias: 'o', choices: ['text', 'json'] as const, default: 'text' as const, describe: 'Output format' }),
+    (argv) => {
+      process.exit(printStatus(daemonStatus(dataDirOf(argv)), argv.output));
+    },
+  )
+  .command(
+    'config <action>',
+    'config print: the effective settings after flags > env > file > defaults, with their sources; secrets redacted',
+    (y) => y.positional('action', { choices: ['print'] as const, describe: 'What to do' }).option('output', { alias: 'o', choices: ['yaml', 'json'] as const, default: 'yaml' as const, describe: 'Output format' }),
+    (argv) => {
+      const shown = redacted(effective(argv));
+      if (argv.output === 'json') process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
+      else {
+        if (configFile) process.stdout.write(`# config file: ${resolve(configFile)}\n`);
+        for (const [name, { value, source }] of Object.entries(shown)) process.stdout.write(`${name}: ${JSON.stringify(value)}  # ${source}\n`);
+      }
+      process.exit(0);
+    },
+  )
+  .command(
+    'install-service',
+    'Write a systemd unit (Linux) or launchd plist (macOS) running runed serve with these settings, and print how to enable it',
+    (y) =>
+      y
+        .option('user', { type: 'boolean', default: false, describe: 'A user service (~/.config/systemd/user or ~/Library/LaunchAgents) instead of a system one' })
+        .option('dry-run', { type: 'boolean', default: false, describe: 'Print the file instead of writing it' }),
+    (argv) => {
+      // Flags and env become flags in the unit (a service has no shell environment); the config
+      // file is passed on by path, so editing it and restarting the service takes effect.
+      const file = serviceFile({ command: selfCommand(), args: serveArgs(effective(argv), { sources: ['flag', 'env'], configFile }), user: argv.user });
+      if (layered.get('kek')?.source === 'env') process.stderr.write('runed: RUNE_KEK is set but is not written into the service file; use --kek-file, or give the service the variable (systemd: EnvironmentFile=)\n');
+      if (argv['dry-run']) {
+        process.stdout.write(`# ${file.path}\n${file.content}`);
+      } else {
+        writeServiceFile(file);
+        process.stdout.write(`wrote ${file.path}\nenable and start it with:\n${file.enable.map((c) => `  ${c}`).join('\n')}\n`);
+      }
+      process.exit(0);
+    },
+  )
   .example('$0', 'serve on 127.0.0.1:7863 with data in ~/.rune/data')
   .example('$0 --data-dir /var/lib/rune --grpc-addr 127.0.0.1:9000', 'another data dir and port')
   .example('$0 --grpc-addr 0.0.0.0:7863 --tls-cert server.crt --tls-key server.key --client-ca clients-ca.crt', 'serve the network with mutual TLS')
-  .epilogue('Exit codes: 0 stopped cleanly, 1 configuration or runtime error, 2 address already in use.')
-  .check((args) => {
-    const bytes = args['instance-log-max-bytes'];
-    const versions = args['secret-versions'];
-    if (!Number.isInteger(versions) || versions < 1 || versions > 100) throw new Error(`--secret-versions must be a whole number from 1 to 100 (got ${versions})`);
-    if (!Number.isInteger(bytes) || bytes < 1024) throw new Error(`--instance-log-max-bytes must be a whole number of bytes, at least 1024 (got ${bytes})`);
-    if ((args['tls-cert'] === undefined) !== (args['tls-key'] === undefined)) throw new Error('--tls-cert and --tls-key go together: pass both or neither');
-    if (args['client-ca'] !== undefined && args['tls-cert'] === undefined) throw new Error('--client-ca needs --tls-cert and --tls-key: mutual TLS is TLS with client certificates');
-    parseRateLimit(args['rate-limit']);
-    const days = args['audit-retention-days'];
-    if (!(days > 0)) throw new Error(`--audit-retention-days must be a positive number of days (got ${days})`);
+  .example('$0 start --config /etc/rune/runed.yaml', 'in the background with a config file; runed status, runed stop')
+  .example('$0 install-service --user --dry-run', 'show the systemd user unit for these settings')
+  .epilogue('Exit codes: 0 ok (serve: stopped cleanly), 1 configuration or runtime error, 2 address already in use; status: 3 not running.')
+  .check((argv) => {
+    checkRunedSettings(values(effective(argv)));
     return true;
   })
   .version(runeVersion())
   .strict()
-  .help()
-  .parseSync();
+  .help();
 
-const log = createLogger(argv['log-level']);
-
-async function main(): Promise<void> {
-  // Signals are handled from the first moment: one that arrives while runed is still starting
-  // stops it as soon as it is up (never the default action, which would skip the shutdown).
-  let signals = 0;
-  let requested: string | undefined;
-  let runed: Runed | undefined;
-  const stop = (signal: string) => {
-    if (++signals > 1) process.exit(1); // a second signal: stop waiting
-    requested = signal;
-    if (!runed) return;
-    log.info({ signal }, 'shutting down');
-    runed.stop().then(
-      () => process.exit(0),
-      (err) => {
-        log.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-  try {
-    runed = await startRuned({
-      dataDir: resolve(argv['data-dir']),
-      grpcAddr: argv['grpc-addr'],
-      httpAddr: argv['http-addr'],
-      http: { corsOrigins: argv['cors-origin'].flatMap((o) => o.split(',')).map((o) => o.trim()).filter(Boolean), maxBodyBytes: argv['http-max-body-bytes'] },
-      log,
-      orchestrator: { logMaxBytes: argv['instance-log-max-bytes'] },
-      secrets: { kekFile: argv['kek-file'] && resolve(argv['kek-file']), envKek: process.env.RUNE_KEK || undefined, keepVersions: argv['secret-versions'] },
-      rateLimit: { perMinute: parseRateLimit(argv['rate-limit']) },
-      audit: { retainMs: argv['audit-retention-days'] * 86_400_000 },
-      tls: argv['tls-cert'] !== undefined && argv['tls-key'] !== undefined ? { certFile: argv['tls-cert'], keyFile: argv['tls-key'], clientCaFile: argv['client-ca'] } : undefined,
-      insecureListen: argv['insecure-listen'],
-    });
-  } catch (err) {
-    const code = err instanceof AddressInUseError ? 2 : 1;
-    log.fatal({ code }, (err as Error).message);
-    process.stderr.write(`runed: ${(err as Error).message}\n`);
-    process.exit(code);
-  }
-  if (runed.bootstrapTokenFile) {
-    process.stderr.write(`runed: first start: admin token written to ${runed.bootstrapTokenFile}; the rune CLI is configured to use it\n`);
-  }
-  if (requested) {
-    signals = 0;
-    stop(requested);
-  }
-}
-
-void main();
+await cli.parseAsync();

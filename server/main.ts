@@ -57,6 +57,7 @@ for (const flag of RUNED_FLAGS) {
   const option: Options = {
     type: flag.type === 'string-array' ? 'string' : flag.type,
     array: flag.type === 'string-array' || undefined,
+    nargs: flag.type === 'string-array' ? 1 : undefined, // one value per --flag: never swallows the command that follows
     describe: `${flag.describe}${flag.env ? ` [env ${flag.env}]` : ''}`,
     default: layer.value,
     defaultDescription: flag.defaultDescription ?? (flag.default === undefined ? undefined : JSON.stringify(flag.default)),

@@ -43,6 +43,9 @@ function systemdUnit(options: ServiceOptions, home: string): ServiceFile {
     'Description=Rune server (runed)',
     'After=network-online.target',
     'Wants=network-online.target',
+    // Exit 2 (address in use) and 1 (configuration) are not fixed by restarting in a loop forever.
+    'StartLimitIntervalSec=60',
+    'StartLimitBurst=5',
     '',
     '[Service]',
     'Type=simple',
@@ -50,9 +53,6 @@ function systemdUnit(options: ServiceOptions, home: string): ServiceFile {
     `WorkingDirectory=${systemdQuote(packageRoot())}`,
     'Restart=on-failure',
     'RestartSec=2s',
-    // Exit 2 (address in use) and 1 (configuration) are not fixed by restarting in a loop forever.
-    'StartLimitIntervalSec=60',
-    'StartLimitBurst=5',
     // Instances are runed's children but outlive it by design; a restarted runed adopts them.
     'KillMode=process',
     'TimeoutStopSec=30s',

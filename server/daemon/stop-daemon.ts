@@ -31,6 +31,8 @@ export async function stopDaemon(options: StopDaemonOptions): Promise<number> {
     return 0;
   }
   const { pid, startTime } = state.record;
+  // The start time was checked just above; the window in which runed could exit and its PID be
+  // handed to a new process before this kill is a few microseconds (PIDs are not reused at once).
   try {
     process.kill(pid, 'SIGTERM');
   } catch (e) {

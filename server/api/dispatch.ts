@@ -121,13 +121,23 @@ function bind(method: MethodInfo, handler: Handler | undefined, options: Dispatc
   };
 }
 
-/** The caller's address without the port: "ipv4:127.0.0.1:5123" → "127.0.0.1", "ipv6:[::1]:5123" → "::1". */
-export function peerAddress(call: { getPeer(): string }): string {
+/**
+ * The caller's address without the port: "ipv4:127.0.0.1:5123" → "127.0.0.1", "ipv6:[::1]:5123" → "::1".
+ * A call with no network peer ("unknown") came over a Unix socket, and runed's only one is the
+ * REST gateway's (server/gateway/gateway-socket.ts, in the 0700 data dir): its `x-forwarded-for`,
+ * which the gateway sets from its HTTP client's connection, is the caller's address. Over TCP
+ * that header is the client's own word and is ignored.
+ */
+export function peerAddress(call: { getPeer(): string; metadata?: Metadata }): string {
   let peer: string;
   try {
     peer = call.getPeer();
   } catch {
     return '';
+  }
+  if (peer === 'unknown' || peer.startsWith('unix:')) {
+    const forwarded = call.metadata?.get('x-forwarded-for')[0];
+    return typeof forwarded === 'string' ? forwarded : '';
   }
   const bare = peer.replace(/^(ipv4|ipv6|unix):/, '');
   const v6 = /^\[([^\]]+)\](?::\d+)?$/.exec(bare);

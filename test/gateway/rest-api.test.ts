@@ -4,7 +4,8 @@
  * mapping table, pagination, limits, routing errors and CORS.
  */
 import { expect } from 'chai';
-import { startTestRuned, type TestRuned } from '../support/test-runed.js';
+import { aNamespace } from '../support/builders.js';
+import { auth, call, clients, startTestRuned, type TestRuned } from '../support/test-runed.js';
 import { Rest } from './rest-client.js';
 
 const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
@@ -157,6 +158,30 @@ describe('REST gateway: resources, JSON mapping and errors (real runed)', functi
     expect(denied.body.status).to.equal('PERMISSION_DENIED');
     const admin = await reader.get('/v1/admin/subjects');
     expect(admin.status).to.equal(403);
+  });
+
+  it("records the REST client's address (x-forwarded-for from the gateway), never a forged one over gRPC", async () => {
+    const viaRest = await rest.post('/v1/namespaces', { metadata: { name: 'peer-rest' } }, { headers: { 'x-forwarded-for': '203.0.113.9' } });
+    expect(viaRest.status, viaRest.text).to.equal(200);
+    const c = clients(t.runed.grpcAddr);
+    try {
+      const md = auth(t.token);
+      md.set('x-forwarded-for', '203.0.113.9');
+      await call(c.namespaces, c.namespaces.createNamespace, { namespace: aNamespace({ name: 'peer-grpc' }) }, md);
+    } finally {
+      c.close();
+    }
+    const audit = await rest.stream('/v1/admin/audit');
+    const peers = new Map<string, string>();
+    try {
+      while (peers.size < 2) {
+        const message = await audit.until((m) => m.result?.entries);
+        for (const e of message.result.entries) if (e.name.startsWith('peer-')) peers.set(e.name, e.peer);
+      }
+    } finally {
+      audit.close();
+    }
+    expect(Object.fromEntries(peers)).to.deep.equal({ 'peer-rest': '127.0.0.1', 'peer-grpc': '127.0.0.1' });
   });
 
   it('lists with ?options.limit=2 and follows options.continueToken to the end', async () => {

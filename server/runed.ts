@@ -21,6 +21,8 @@ import type { Registry } from 'prom-client';
 import { prepareGatewaySocket, type GatewaySocket } from './gateway/gateway-socket.js';
 import { HttpAddressInUseError, startHttpGateway, type HttpGateway } from './gateway/http-gateway.js';
 import { createMetricsRegistry } from './metrics.js';
+import { RunedMetrics } from './observability/metrics.js';
+import type { Tracing } from './observability/tracing.js';
 import { checkReadiness, type Readiness } from './readiness.js';
 import { TlsMaterial, type TlsMaterialOptions } from './api/tls-material.js';
 import { authHandlers } from './api/handlers/auth-handler.js';
@@ -92,6 +94,11 @@ export interface RunedOptions {
   rateLimit?: { perMinute?: number; burst?: number };
   /** The audit log in <dataDir>/audit: retention (default 30 days), compaction period. */
   audit?: AuditLogOptions;
+  /**
+   * OpenTelemetry traces over OTLP/HTTP to `endpoint` (default $OTEL_EXPORTER_OTLP_ENDPOINT;
+   * off when neither is set, and then the SDK is never loaded). `exportDelayMs`: see tracing.ts.
+   */
+  tracing?: { endpoint?: string; exportDelayMs?: number };
   /** TLS for the API listeners (`--tls-cert`, `--tls-key`, `--client-ca`), hot-reloaded; plaintext without it. */
   tls?: Omit<TlsMaterialOptions, 'log'>;
   /** Serve plaintext on a non-loopback address (`--insecure-listen`). Default false: refused with FAILED_PRECONDITION. */
@@ -137,10 +144,20 @@ export async function startRuned(options: RunedOptions): Promise<Runed> {
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const keyring = await Keyring.load({ dataDir, kekFile: options.secrets?.kekFile, envKek: options.secrets?.envKek });
   const kinds = defaultKinds();
-  const store = await openLevelStore(join(dataDir, 'store'), { kinds, ...options.store }).catch((err: unknown) => {
+  const metrics = createMetricsRegistry();
+  const runedMetrics = new RunedMetrics(metrics);
+  const otlpEndpoint = options.tracing?.endpoint ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  const tracing: Tracing | undefined = otlpEndpoint
+    ? await (await import('./observability/tracing.js')).startTracing({ endpoint: otlpEndpoint, exportDelayMs: options.tracing?.exportDelayMs, version: runeVersion(), log })
+    : undefined;
+  runedMetrics.tracer = tracing;
+  const store = await openLevelStore(join(dataDir, 'store'), { kinds, ...options.store, metrics: runedMetrics }).catch(async (err: unknown) => {
+    await tracing?.stop();
     tls?.close();
     throw err;
   });
+  runedMetrics.watchStore(store);
+  tracing?.wrap(store, 'commit', 'store.commit', { childOnly: true, attributes: (ops: unknown[]) => ({ 'rune.store.ops': ops.length }) });
   let server: grpc.Server | undefined;
   let gateway: HttpGateway | undefined;
   let gatewaySocket: GatewaySocket | undefined;
@@ -175,8 +192,11 @@ export async function startRuned(options: RunedOptions): Promise<Runed> {
     const tuning = options.orchestrator ?? {};
     if (tuning.enabled !== false) {
       const runner = new ProcessRunner({ dataDir, log, pollMs: tuning.pollMs, logMaxBytes: tuning.logMaxBytes });
+      tracing?.wrap(runner, 'start', 'runner.start', { attributes: (request: { instance: string }) => ({ 'rune.instance': request.instance }) });
+      tracing?.wrap(runner, 'stop', 'runner.stop', { attributes: (instance: string) => ({ 'rune.instance': instance }) });
       // Adoption of instances that kept running while runed was down happens in the first pass.
-      orchestrator = await startOrchestrator({ store, runner, log, dataDir, keyring, backoff: tuning.backoff, rollout: tuning.rollout });
+      orchestrator = await startOrchestrator({ store, runner, log, dataDir, keyring, backoff: tuning.backoff, rollout: tuning.rollout, metrics: runedMetrics });
+      runedMetrics.watchInstances(orchestrator.instances);
       // Line times: index every instance's log while runed runs (see server/logs).
       const indexer = new LogIndexer({ pollMs: tuning.pollMs, onError: (err, path) => log.debug({ err, path }, 'log index skipped a poll') });
       logIndexer = indexer;
@@ -194,7 +214,7 @@ export async function startRuned(options: RunedOptions): Promise<Runed> {
       orchestrator.instances.onChange(index);
     }
     const shutdown = new AbortController();
-    const dispatch = { chain: interceptors({ tokens, rbac, limiter, audit, streams, log }), log, shutdown: shutdown.signal };
+    const dispatch = { chain: interceptors({ tokens, rbac, limiter, audit, streams, log, observability: { metrics: runedMetrics, tracer: tracing } }), log, shutdown: shutdown.signal };
     const handlers: HandlerMap = {
       ...namespaceHandlers(store),
       ...serviceHandlers(store, kinds),
@@ -225,7 +245,6 @@ export async function startRuned(options: RunedOptions): Promise<Runed> {
     // The REST gateway calls this same server (same chain) through a private Unix socket.
     gatewaySocket = await prepareGatewaySocket(dataDir);
     await bind(server, gatewaySocket.address, grpc.ServerCredentials.createInsecure());
-    const metrics = createMetricsRegistry();
     const orchestratorRunning = orchestrator;
     const ready = () => checkReadiness({ store, controllers: orchestratorRunning ? { running: !stopRequested } : undefined, stopping: stopRequested });
     gateway = await startHttpGateway({
@@ -235,6 +254,7 @@ export async function startRuned(options: RunedOptions): Promise<Runed> {
       log,
       version: runeVersion(),
       metrics,
+      tracer: tracing,
       ready,
       corsOrigins: options.http?.corsOrigins,
       maxBodyBytes: options.http?.maxBodyBytes,
@@ -278,6 +298,7 @@ export async function startRuned(options: RunedOptions): Promise<Runed> {
           tokens.stop();
           await closeAccessControl?.();
           await store.close();
+          await tracing?.stop();
           log.info('runed stopped');
         })()),
     };
@@ -289,6 +310,7 @@ export async function startRuned(options: RunedOptions): Promise<Runed> {
     await orchestrator?.stop();
     await closeAccessControl?.();
     await store.close();
+    await tracing?.stop();
     throw err;
   }
 }

@@ -3,8 +3,11 @@
  * onion: each interceptor runs code before and after `next()`. The one order, declared in
  * `interceptors()` below:
  *
- *   authenticate → audit → admin gate → authorize (RBAC) → rate limit → observe (log + duration) → handler
+ *   observe (log, metrics, trace span) → authenticate → audit → admin gate → authorize (RBAC) → rate limit → handler
  *
+ * - observe: outermost, so refused calls are counted too: a log line per call with its request
+ *   id (the trace id when tracing is on) and duration, `rune_grpc_*` metrics by method and
+ *   code, and the request's span (the handler's store commits are its children).
  * - authenticate: the token (UNAUTHENTICATED); streams are registered by token so that a
  *   revocation, a deleted subject or the token's expiry ends them.
  * - audit: sits right inside authentication so it records the outcome of the gates too (a
@@ -16,7 +19,6 @@
  *   message with `authorizeMessage` (or `ctx.authorize`).
  * - rate limit: a token bucket per subject (per peer address without one); RESOURCE_EXHAUSTED
  *   with a RetryInfo detail.
- * - observe: a log line per call with its duration.
  */
 import type { Metadata } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
@@ -26,6 +28,8 @@ import { AUDITED_VERBS } from '../../shared/spec/policy-spec.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { bearerToken, type Principal, type TokenService } from '../auth/token-service.js';
 import type { AccessRequest, Rbac } from '../auth/rbac.js';
+import type { RpcMetrics } from '../observability/metrics.js';
+import { randomRequestId, type RequestTracer } from '../observability/request-tracer.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { StreamRegistry } from './stream-registry.js';
 
@@ -52,6 +56,8 @@ export interface CallContext {
   end(err: RuneError): void;
   /** The error `end` was called with, if it was. */
   endedWith: RuneError | undefined;
+  /** Set by `observe`: the id in this call's log lines (its trace id when tracing is on). */
+  requestId?: string;
 }
 
 export type Interceptor = (ctx: CallContext, next: () => Promise<void>) => Promise<void>;
@@ -63,11 +69,13 @@ export interface ChainDeps {
   audit: AuditLog;
   streams: StreamRegistry;
   log: Logger;
+  /** Request metrics and, when tracing is on, a span per call (both optional). */
+  observability?: { metrics?: RpcMetrics; tracer?: RequestTracer };
 }
 
 /** The chain, in its one documented order. */
 export function interceptors(deps: ChainDeps): Interceptor[] {
-  return [authenticate(deps.tokens, deps.streams), audit(deps.audit), adminGate, authorizeCall(deps.rbac), rateLimit(deps.limiter), observe];
+  return [observe(deps.observability ?? {}), authenticate(deps.tokens, deps.streams), audit(deps.audit), adminGate, authorizeCall(deps.rbac), rateLimit(deps.limiter)];
 }
 
 /** Runs `handler` inside `chain`, outermost first. */
@@ -196,18 +204,32 @@ function rateLimit(limiter: RateLimiter): Interceptor {
   };
 }
 
-const observe: Interceptor = async (ctx, next) => {
-  const started = performance.now();
-  try {
-    await next();
-    ctx.log.debug({ rpc: ctx.method.path, subject: ctx.principal?.subject, ms: +(performance.now() - started).toFixed(2) }, 'rpc ok');
-  } catch (err) {
-    const error = RuneError.from(err);
-    const level = error.code === 'INTERNAL' || error.code === 'UNKNOWN' ? 'error' : 'debug';
-    ctx.log[level]({ rpc: ctx.method.path, subject: ctx.principal?.subject, code: error.code, ms: +(performance.now() - started).toFixed(2), err: level === 'error' ? err : undefined }, error.message);
-    throw err;
-  }
-};
+function observe({ metrics, tracer }: NonNullable<ChainDeps['observability']>): Interceptor {
+  return async (ctx, next) => {
+    const started = performance.now();
+    // The REST gateway's loopback call carries its HTTP span's context: one trace per request.
+    const parent = tracer ? ctx.metadata.get('traceparent')[0] : undefined;
+    const span = tracer?.startRequest(ctx.method.path, typeof parent === 'string' ? parent : undefined);
+    const requestId = (ctx.requestId = span?.traceId ?? randomRequestId());
+    let code: CodeName = 'OK';
+    let failure: unknown;
+    try {
+      await (span ? span.run(next) : next());
+      code = ctx.endedWith?.code ?? (ctx.signal.aborted ? 'CANCELLED' : 'OK');
+      ctx.log.debug({ rpc: ctx.method.path, requestId, subject: ctx.principal?.subject, code, ms: +(performance.now() - started).toFixed(2) }, 'rpc ok');
+    } catch (err) {
+      const error = RuneError.from(err);
+      code = error.code;
+      failure = err;
+      const level = error.code === 'INTERNAL' || error.code === 'UNKNOWN' ? 'error' : 'debug';
+      ctx.log[level]({ rpc: ctx.method.path, requestId, subject: ctx.principal?.subject, code: error.code, ms: +(performance.now() - started).toFixed(2), err: level === 'error' ? err : undefined }, error.message);
+      throw err;
+    } finally {
+      metrics?.rpcEnded(ctx.method.path, code, (performance.now() - started) / 1000);
+      span?.end(code, failure);
+    }
+  };
+}
 
 /**
  * Checks one message of a bidirectional stream (e.g. Exec's `start`) with the RPC's declared

@@ -31,6 +31,7 @@ import { exposition } from '../metrics.js';
 import type { Readiness } from '../readiness.js';
 import { Cors } from './cors.js';
 import { GatewayMetrics } from './gateway-metrics.js';
+import type { RequestSpan, RequestTracer } from '../observability/request-tracer.js';
 import { GatewayError, httpErrorFrom, type HttpError } from './http-errors.js';
 import { LoopbackClient, type LoopbackOptions } from './loopback-client.js';
 import { PathDecodeError } from './path-template.js';
@@ -55,6 +56,8 @@ export interface GatewayOptions {
   ready(): Promise<Readiness>;
   /** Where the gateway's metrics go; `/metrics` shows it and the process metrics. */
   metrics: Registry;
+  /** When tracing is on: a span per request, named after its route, that the gRPC call joins (traceparent). */
+  tracer?: RequestTracer;
   /** Browser origins allowed by CORS (and to open WebSockets); empty (default) = CORS off. */
   corsOrigins?: readonly string[];
   /** Largest request body (and WebSocket message); default 4 MiB. Larger bodies get 413. */
@@ -92,6 +95,8 @@ export async function startHttpGateway(options: GatewayOptions): Promise<HttpGat
   const log = options.log.child({ component: 'gateway' });
   const pipes = new Set<ActivePipe>();
   let closing = false;
+  /** Each request's span when tracing is on; its loopback gRPC call carries it as `traceparent`. */
+  const spans = new WeakMap<IncomingMessage, RequestSpan>();
 
   const toHttpError = (err: unknown): HttpError => httpErrorFrom(err instanceof PathDecodeError ? RuneError.invalid('path', err.message) : err, registry);
 
@@ -114,6 +119,8 @@ export async function startHttpGateway(options: GatewayOptions): Promise<HttpGat
     const apiKey = req.headers['x-api-key'];
     if (typeof apiKey === 'string') md.set('x-api-key', apiKey);
     md.set('x-forwarded-for', req.socket.remoteAddress ?? 'unknown');
+    const span = spans.get(req);
+    if (span) md.set('traceparent', span.traceparent);
     return md;
   };
 
@@ -259,8 +266,12 @@ export async function startHttpGateway(options: GatewayOptions): Promise<HttpGat
     const route = { label: 'unmatched' };
     const socket = req.socket;
     inFlight.set(socket, (inFlight.get(socket) ?? 0) + 1);
+    const traceparent = req.headers.traceparent;
+    const span = options.tracer?.startRequest(`HTTP ${req.method}`, typeof traceparent === 'string' ? traceparent : undefined);
+    if (span) spans.set(req, span);
     res.once('close', () => {
       metrics.observe(req.method ?? '', route.label, res.statusCode, (performance.now() - started) / 1000);
+      span?.end(String(res.statusCode), undefined, `${req.method} ${route.label.replace(/^[A-Z]+ /, '')}`);
       const left = (inFlight.get(socket) ?? 1) - 1;
       inFlight.set(socket, left);
       if (closing && left === 0) socket.destroySoon();

@@ -34,6 +34,8 @@ export interface InstanceControllerDeps {
   backoff: BackoffOptions;
   /** Default working dir root for probes and exec: <dataDir>/work/<namespace>/<instance>. */
   dataDir: string;
+  /** Called when the restart policy schedules a restart after an exit (metrics). */
+  onRestart?: () => void;
 }
 
 const ACTIVE_PHASES = new Set(['starting', 'running', 'ready', 'stopping']);
@@ -140,6 +142,7 @@ export class InstanceController {
       await this.writeStatus(instance, decision.status);
       this.exits.delete(key);
       this.stopping.delete(key);
+      if (decision.restart) this.deps.onRestart?.();
       // Waiting: back when the backoff has passed; terminal otherwise.
       return decision.restart ? { requeueAfterMs: Math.max(0, decision.status.nextRestartAt!.getTime() - Date.now()) } : undefined;
     }

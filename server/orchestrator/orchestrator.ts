@@ -21,7 +21,7 @@ import { Injector } from './injection.js';
 import { NamespaceController } from './namespace-controller.js';
 import { ServiceController } from './service-controller.js';
 import { DEFAULT_ROLLOUT, type ReferenceVersions, type RolloutOptions } from './service-plan.js';
-import { WorkQueue } from './work-queue.js';
+import { WorkQueue, type WorkQueueMetrics } from './work-queue.js';
 
 export interface OrchestratorOptions {
   store: Store;
@@ -32,6 +32,13 @@ export interface OrchestratorOptions {
   keyring: KekLookup;
   backoff?: Partial<BackoffOptions>;
   rollout?: Partial<RolloutOptions>;
+  /** Queue depth, reconcile durations and errors per queue, and restarts (none by default). */
+  metrics?: OrchestratorMetrics;
+}
+
+export interface OrchestratorMetrics extends WorkQueueMetrics {
+  /** The restart policy scheduled a restart. */
+  restarted(): void;
 }
 
 export interface Orchestrator {
@@ -45,7 +52,7 @@ export interface Orchestrator {
 }
 
 export async function startOrchestrator(options: OrchestratorOptions): Promise<Orchestrator> {
-  const { store, runner, log } = options;
+  const { store, runner, log, metrics } = options;
   const [services, instances, namespaces, secrets, configMaps] = await Promise.all([
     Informer.start<Service>(store, 'services'),
     Informer.start<Instance>(store, 'instances'),
@@ -75,15 +82,15 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
   let instanceQueue: WorkQueue;
   const health = new HealthMonitor((key) => instanceQueue.add(key));
   const instanceController = new InstanceController(
-    { store, runner, services, instances, health, injector, log: queueLog, dataDir: options.dataDir, backoff: { ...DEFAULT_BACKOFF, ...options.backoff } },
+    { store, runner, services, instances, health, injector, log: queueLog, dataDir: options.dataDir, backoff: { ...DEFAULT_BACKOFF, ...options.backoff }, onRestart: metrics && (() => metrics.restarted()) },
     (key) => instanceQueue.add(key),
   );
   // Wide: concurrent starts share group commits (one fsync for many status writes).
-  instanceQueue = new WorkQueue('instances', (key) => instanceController.reconcile(key), { concurrency: 32, log: queueLog });
+  instanceQueue = new WorkQueue('instances', (key) => instanceController.reconcile(key), { concurrency: 32, log: queueLog, metrics });
   const serviceController = new ServiceController({ store, services, instances, rollout: { ...DEFAULT_ROLLOUT, ...options.rollout }, log: queueLog, references });
-  const serviceQueue = new WorkQueue('services', (key) => serviceController.reconcile(key), { concurrency: 4, log: queueLog });
+  const serviceQueue = new WorkQueue('services', (key) => serviceController.reconcile(key), { concurrency: 4, log: queueLog, metrics });
   const namespaceController = new NamespaceController({ store, namespaces, services, instances });
-  const namespaceQueue = new WorkQueue('namespaces', (key) => namespaceController.reconcile(key), { concurrency: 1, log: queueLog });
+  const namespaceQueue = new WorkQueue('namespaces', (key) => namespaceController.reconcile(key), { concurrency: 1, log: queueLog, metrics });
 
   const key = (o: { metadata?: { namespace: string; name: string } }) => instanceKey(o.metadata!.namespace, o.metadata!.name);
   services.onChange((service) => {

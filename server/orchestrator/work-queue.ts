@@ -12,6 +12,21 @@ import type { Logger } from 'pino';
 
 export type ReconcileResult = void | { requeueAfterMs: number };
 
+/**
+ * What a queue reports, for metrics and traces. `queue` is called once per queue (depth is read
+ * from `length` when scraped); the observer it returns is called once per reconcile and must be
+ * cheap. With `trace`, each reconcile runs inside it (a span the reconcile's writes and process
+ * starts are children of).
+ */
+export interface WorkQueueMetrics {
+  queue(queue: { readonly name: string; readonly length: number }): QueueObserver;
+}
+
+export interface QueueObserver {
+  reconciled(seconds: number, failed: boolean): void;
+  trace?<T>(key: string, run: () => Promise<T>): Promise<T>;
+}
+
 export interface WorkQueueOptions {
   /** Keys reconciled at the same time (default 4). */
   concurrency?: number;
@@ -20,6 +35,8 @@ export interface WorkQueueOptions {
   /** ...up to this (default 30 s). */
   maxDelayMs?: number;
   log?: Logger;
+  /** Reconcile durations, failures and queue depth go here (none by default). */
+  metrics?: WorkQueueMetrics;
 }
 
 export class WorkQueue {
@@ -35,6 +52,7 @@ export class WorkQueue {
   private readonly concurrency: number;
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
+  private readonly observer: QueueObserver | undefined;
 
   constructor(
     readonly name: string,
@@ -44,6 +62,7 @@ export class WorkQueue {
     this.concurrency = options.concurrency ?? 4;
     this.baseDelayMs = options.baseDelayMs ?? 100;
     this.maxDelayMs = options.maxDelayMs ?? 30_000;
+    this.observer = options.metrics?.queue(this);
   }
 
   add(key: string): void {
@@ -105,11 +124,15 @@ export class WorkQueue {
   }
 
   private async run(key: string): Promise<void> {
+    const observer = this.observer;
+    const started = observer ? performance.now() : 0;
+    let failed = false;
     try {
-      const result = await this.reconcile(key);
+      const result = await (observer?.trace ? observer.trace(key, () => this.reconcile(key)) : this.reconcile(key));
       this.failures.delete(key);
       if (result && result.requeueAfterMs >= 0) this.addAfter(key, result.requeueAfterMs);
     } catch (err) {
+      failed = true;
       // Transient by contract: retry with capped exponential backoff.
       const n = (this.failures.get(key) ?? 0) + 1;
       this.failures.set(key, n);
@@ -117,6 +140,7 @@ export class WorkQueue {
       this.options.log?.warn({ queue: this.name, key, attempt: n, retryInMs: delay, err: (err as Error).message }, 'reconcile failed; will retry');
       this.addAfter(key, delay);
     } finally {
+      observer?.reconciled((performance.now() - started) / 1000, failed);
       this.active.delete(key);
       this.running--;
       if (this.dirty.delete(key)) this.add(key);

@@ -19,6 +19,7 @@ import { RuneError } from '../../shared/errors.js';
 import type { ObjectMeta } from '../../shared/gen/rune/v1/meta.js';
 import { decodeEvent, encodeEvent } from './event-codec.js';
 import { KindRegistry, defaultKinds, specHash, type KindDef } from './kinds.js';
+import type { StoreMetrics } from './store-metrics.js';
 import type {
   CommitResult,
   ListOptions,
@@ -51,6 +52,8 @@ export interface LevelStoreOptions {
   sync?: boolean;
   /** Clock, for tests of age-based compaction. */
   now?: () => number;
+  /** Where batch sizes, write latency and watch deliveries are reported (none by default). */
+  metrics?: StoreMetrics;
 }
 
 const DEFAULT_LIMIT = 500;
@@ -120,6 +123,7 @@ export class LevelStore implements Store {
   private readonly maxObjectBytes: number;
   private readonly sync: boolean;
   private readonly now: () => number;
+  private readonly metrics: StoreMetrics | undefined;
 
   private constructor(private readonly db: Db, options: LevelStoreOptions) {
     this.kinds = options.kinds ?? defaultKinds();
@@ -128,6 +132,7 @@ export class LevelStore implements Store {
     this.maxObjectBytes = options.maxObjectBytes ?? 1024 * 1024;
     this.sync = options.sync ?? true;
     this.now = options.now ?? Date.now;
+    this.metrics = options.metrics;
   }
 
   static async open(db: Db, options: LevelStoreOptions): Promise<LevelStore> {
@@ -149,6 +154,11 @@ export class LevelStore implements Store {
 
   get compactedRevision(): number {
     return this.compacted;
+  }
+
+  /** Open watch subscriptions (for metrics). */
+  get subscriberCount(): number {
+    return this.subscribers.size;
   }
 
   // ---- reads ----
@@ -339,6 +349,7 @@ export class LevelStore implements Store {
 
     if (revision !== this.rev) {
       batch.push({ type: 'put', key: REV_KEY, value: Buffer.from(String(revision)) });
+      const started = this.metrics ? performance.now() : 0;
       try {
         await this.db.batch(batch as never, { sync: this.sync } as never);
       } catch (err) {
@@ -346,6 +357,7 @@ export class LevelStore implements Store {
         for (const { commit } of accepted) commit.reject(failure);
         return;
       }
+      this.metrics?.batchWritten(accepted.length, (performance.now() - started) / 1000);
       this.rev = revision;
     }
     for (const { commit, result } of accepted) commit.resolve(result);
@@ -430,6 +442,7 @@ export class LevelStore implements Store {
       events: (batch) => {
         queue.push(...batch);
         if (queue.length > maxQueue) {
+          this.metrics?.subscriberCutOff();
           subscription.close();
           const last = queue[0]!.revision - 1;
           queue.length = 0;
@@ -504,7 +517,10 @@ export class LevelStore implements Store {
             if (matches(sub.filter, event)) chunk.push(event);
           }
           sub.position = expected - 1;
-          if (chunk.length > 0) await sub.sink.events(chunk);
+          if (chunk.length > 0) {
+            this.metrics?.eventsSent(chunk.length);
+            await sub.sink.events(chunk);
+          }
           if (sub.closed) return;
         }
       } finally {
@@ -525,7 +541,10 @@ export class LevelStore implements Store {
       if (sub.held) {
         sub.held.push(events);
         sub.heldEvents += events.length;
-        if (sub.heldEvents > sub.maxQueue) this.fail(sub, fellBehind(sub.position));
+        if (sub.heldEvents > sub.maxQueue) {
+          this.metrics?.subscriberCutOff();
+          this.fail(sub, fellBehind(sub.position));
+        }
         continue;
       }
       this.deliver(sub, events);
@@ -538,6 +557,7 @@ export class LevelStore implements Store {
     const last = events[events.length - 1];
     if (last && last.revision > sub.position) sub.position = last.revision;
     if (fresh.length === 0) return;
+    this.metrics?.eventsSent(fresh.length);
     try {
       sub.sink.events(fresh);
     } catch (err) {

@@ -74,7 +74,11 @@ cli
   .command(
     'start',
     'Start runed in the background: logs to <data-dir>/runed.log, PID in <data-dir>/runed.pid; returns once it serves',
-    (y) => y.option('wait-timeout', { type: 'string', default: '60s', describe: 'How long to wait for runed to serve' }),
+    (y) =>
+      y
+        .option('wait-timeout', { type: 'string', default: '60s', describe: 'How long to wait for runed to serve' })
+        .example('$0 start --config /etc/rune/runed.yaml', 'start in the background with a config file')
+        .epilogue('Exit codes: 0 serving, 1 configuration or runtime error (already running, failed, not serving in time; the log\'s last lines are printed), 2 address already in use.'),
     async (argv) => {
       const settings = effective(argv);
       process.exit(await startDaemon({ dataDir: dataDirOf(argv), serveArgs: serveArgs(settings, { sources: ['flag'], configFile }), timeoutMs: parseDuration(argv['wait-timeout'], '--wait-timeout') }));
@@ -83,7 +87,11 @@ cli
   .command(
     'stop',
     'Stop the runed of this data dir (SIGTERM, then wait); a PID reused by another process is never signalled',
-    (y) => y.option('timeout', { type: 'string', default: '30s', describe: 'How long to wait for runed to exit' }),
+    (y) =>
+      y
+        .option('timeout', { type: 'string', default: '30s', describe: 'How long to wait for runed to exit' })
+        .example('$0 stop --data-dir /var/lib/rune --timeout 1m', 'stop the runed of that data dir, waiting up to a minute')
+        .epilogue('Exit codes: 0 stopped (or not running; a stale pidfile is removed), 1 still running at the timeout.'),
     async (argv) => {
       process.exit(await stopDaemon({ dataDir: dataDirOf(argv), timeoutMs: parseDuration(argv.timeout, '--timeout') }));
     },
@@ -91,7 +99,12 @@ cli
   .command(
     'restart',
     'runed stop, then runed start',
-    (y) => y.option('timeout', { type: 'string', default: '30s', describe: 'How long to wait for the old runed to exit' }).option('wait-timeout', { type: 'string', default: '60s', describe: 'How long to wait for the new one to serve' }),
+    (y) =>
+      y
+        .option('timeout', { type: 'string', default: '30s', describe: 'How long to wait for the old runed to exit' })
+        .option('wait-timeout', { type: 'string', default: '60s', describe: 'How long to wait for the new one to serve' })
+        .example('$0 restart --config /etc/rune/runed.yaml', 'restart with the file\'s current settings')
+        .epilogue('Exit codes: as runed stop, then as runed start.'),
     async (argv) => {
       const dataDir = dataDirOf(argv);
       const stopped = await stopDaemon({ dataDir, timeoutMs: parseDuration(argv.timeout, '--timeout') });
@@ -102,7 +115,11 @@ cli
   .command(
     'status',
     'Whether runed runs for this data dir: running (addresses, version, uptime), stopped, or stale pidfile. Exit 0 running, 3 not',
-    (y) => y.option('output', { alias: 'o', choices: ['text', 'json'] as const, default: 'text' as const, describe: 'Output format' }),
+    (y) =>
+      y
+        .option('output', { alias: 'o', choices: ['text', 'json'] as const, default: 'text' as const, describe: 'Output format' })
+        .example('$0 status -o json', 'state, PID, addresses, version and uptime as JSON')
+        .epilogue('Exit codes: 0 running, 3 not running (stopped or stale pidfile), 1 error.'),
     (argv) => {
       process.exit(printStatus(daemonStatus(dataDirOf(argv)), argv.output));
     },
@@ -110,7 +127,12 @@ cli
   .command(
     'config <action>',
     'config print: the effective settings after flags > env > file > defaults, with their sources; secrets redacted',
-    (y) => y.positional('action', { choices: ['print'] as const, describe: 'What to do' }).option('output', { alias: 'o', choices: ['yaml', 'json'] as const, default: 'yaml' as const, describe: 'Output format' }),
+    (y) =>
+      y
+        .positional('action', { choices: ['print'] as const, describe: 'What to do' })
+        .option('output', { alias: 'o', choices: ['yaml', 'json'] as const, default: 'yaml' as const, describe: 'Output format' })
+        .example('RUNE_LOG_LEVEL=debug $0 config print --config runed.yaml', 'what runed would run with, and where each value comes from')
+        .epilogue('Exit codes: 0 printed, 1 configuration error (naming the key, variable or flag).'),
     (argv) => {
       const shown = redacted(effective(argv));
       if (argv.output === 'json') process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
@@ -127,7 +149,9 @@ cli
     (y) =>
       y
         .option('user', { type: 'boolean', default: false, describe: 'A user service (~/.config/systemd/user or ~/Library/LaunchAgents) instead of a system one' })
-        .option('dry-run', { type: 'boolean', default: false, describe: 'Print the file instead of writing it' }),
+        .option('dry-run', { type: 'boolean', default: false, describe: 'Print the file instead of writing it' })
+        .example('$0 install-service --user --config ~/.config/rune/runed.yaml', 'a systemd user unit running runed with that file')
+        .epilogue('Exit codes: 0 written (or printed), 1 configuration error or the file could not be written.'),
     (argv) => {
       // Flags and env become flags in the unit (a service has no shell environment); the config
       // file is passed on by path, so editing it and restarting the service takes effect.

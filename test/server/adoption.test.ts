@@ -7,13 +7,15 @@ import * as grpc from '@grpc/grpc-js';
 import { expect } from 'chai';
 import { rm } from 'node:fs/promises';
 import { Service } from '../../shared/gen/rune/v1/service.js';
+import { aNamespace } from '../support/builders.js';
 import { alive, eventually, runeProcesses } from '../support/procs.js';
 import { startRunedProcess, type RunedProcess } from '../support/runed-process.js';
 import { auth, call, clients } from '../support/test-runed.js';
 
 describe('adoption after kill -9 of runed (real runed process)', function () {
   this.timeout(90_000);
-  const ns = 'default';
+  // Its own namespace: processes of other suites (also in 'default') are not counted.
+  const ns = `adopt-${process.pid}`;
   let first: RunedProcess | undefined;
   let second: RunedProcess | undefined;
 
@@ -38,6 +40,7 @@ describe('adoption after kill -9 of runed (real runed process)', function () {
     first = await startRunedProcess();
     const c1 = clients(first.grpcAddr);
     const md1 = auth(first.token);
+    await call(c1.namespaces, c1.namespaces.createNamespace, { namespace: aNamespace({ name: ns }) }, md1);
     const service = Service.fromPartial({ metadata: { name: 'keep', namespace: ns }, spec: { runtime: 'process', command: 'sleep', args: ['300'], scale: 3 } });
     await call(c1.services, c1.services.castService, { service, dryRun: false }, md1);
     const before = await eventually('3 running instances', async () => {

@@ -3,11 +3,11 @@
  * onion: each interceptor runs code before and after `next()`. The one order, declared in
  * `interceptors()` below:
  *
- *   observe (log, metrics, trace span) → authenticate → audit → admin gate → authorize (RBAC) → rate limit → handler
+ *   authenticate → audit → admin gate → authorize (RBAC) → rate limit → observe (log, metrics, trace span) → handler
  *
- * - observe: outermost, so refused calls are counted too: a log line per call with its request
- *   id (the trace id when tracing is on) and duration, `rune_grpc_*` metrics by method and
- *   code, and the request's span (the handler's store commits are its children).
+ * (the order the security design fixes: logging and metrics see the calls the gates let through;
+ * refused calls are answered by the gates, and recorded by the audit log when authenticated.)
+ *
  * - authenticate: the token (UNAUTHENTICATED); streams are registered by token so that a
  *   revocation, a deleted subject or the token's expiry ends them.
  * - audit: sits right inside authentication so it records the outcome of the gates too (a
@@ -19,6 +19,9 @@
  *   message with `authorizeMessage` (or `ctx.authorize`).
  * - rate limit: a token bucket per subject (per peer address without one); RESOURCE_EXHAUSTED
  *   with a RetryInfo detail.
+ * - observe: a log line per call with its request id (the trace id when tracing is on) and
+ *   duration, `rune_grpc_*` metrics by method and code, and the request's span (the handler's
+ *   store commits are its children).
  */
 import type { Metadata } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
@@ -75,7 +78,7 @@ export interface ChainDeps {
 
 /** The chain, in its one documented order. */
 export function interceptors(deps: ChainDeps): Interceptor[] {
-  return [observe(deps.observability ?? {}), authenticate(deps.tokens, deps.streams), audit(deps.audit), adminGate, authorizeCall(deps.rbac), rateLimit(deps.limiter)];
+  return [authenticate(deps.tokens, deps.streams), audit(deps.audit), adminGate, authorizeCall(deps.rbac), rateLimit(deps.limiter), observe(deps.observability ?? {})];
 }
 
 /** Runs `handler` inside `chain`, outermost first. */

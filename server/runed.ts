@@ -3,17 +3,15 @@
  * and first-start bootstrap. `startRuned` is what `runed` runs and what tests start in-process.
  */
 import { mkdir, rm } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { loadFileDescriptorSetFromBuffer } from '@grpc/proto-loader';
-import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import { RuneError } from '../shared/errors.js';
 import { apiServices } from '../shared/api/methods.js';
 import { packageRoot, runeVersion } from '../shared/version.js';
 import { interceptors } from './api/chain.js';
+import { addLazyReflection } from './api/lazy-reflection.js';
 import { implement, type HandlerMap } from './api/dispatch.js';
 import { grpcServerCredentials } from './api/grpc-server-credentials.js';
 import { checkListenAddress } from './api/listen-address.js';
@@ -87,6 +85,10 @@ export interface RunedOptions {
    * file readable by group or others fails the start with FAILED_PRECONDITION naming it.
    */
   secrets?: { kekFile?: string; envKek?: string; keepVersions?: number };
+  /** TLS for the API listeners (`--tls-cert`, `--tls-key`, `--client-ca`), hot-reloaded; plaintext without it. */
+  tls?: Omit<TlsMaterialOptions, 'log'>;
+  /** Serve plaintext on a non-loopback address (`--insecure-listen`). Default false: refused with FAILED_PRECONDITION. */
+  insecureListen?: boolean;
   /**
    * Calls per minute per subject (per peer address without one), token bucket (`--rate-limit`).
    * Default 6000 per minute with a burst of a minute's worth; `perMinute: 0` turns it off.
@@ -99,10 +101,6 @@ export interface RunedOptions {
    * off when neither is set, and then the SDK is never loaded). `exportDelayMs`: see tracing.ts.
    */
   tracing?: { endpoint?: string; exportDelayMs?: number };
-  /** TLS for the API listeners (`--tls-cert`, `--tls-key`, `--client-ca`), hot-reloaded; plaintext without it. */
-  tls?: Omit<TlsMaterialOptions, 'log'>;
-  /** Serve plaintext on a non-loopback address (`--insecure-listen`). Default false: refused with FAILED_PRECONDITION. */
-  insecureListen?: boolean;
 }
 
 export interface Runed {
@@ -167,12 +165,6 @@ export async function startRuned(options: RunedOptions): Promise<Runed> {
   let closeAccessControl: (() => Promise<void>) | undefined;
   try {
     const tokens = await TokenService.open(store, join(dataDir, 'signing.key'));
-    const resumed = await completePendingRotation(store, keyring);
-    if (resumed) log.warn({ previousKekId: resumed.previousKekId, kekId: resumed.kekId, versionsRewrapped: resumed.versionsRewrapped }, 'completed a KEK rotation an earlier runed left unfinished');
-    await checkKek(store, keyring, dataDir);
-    const vault = new SecretVault(keyring, options.secrets?.keepVersions ?? DEFAULT_KEEP_VERSIONS);
-    // `rune exec` sees the environment the instance got: references resolved, values in memory only.
-    const execEnv = new Injector({ store, keyring, dataDir, log });
     // Access control: built-in policies, RBAC from memory, the audit log, the rate limiter, and
     // the open streams that a revocation (or a deleted subject) ends.
     await seedBuiltinPolicies(store);
@@ -189,6 +181,12 @@ export async function startRuned(options: RunedOptions): Promise<Runed> {
       if (tokenId) streams.endToken(tokenId);
       if (subject) streams.endSubject(subject);
     });
+    const resumed = await completePendingRotation(store, keyring);
+    if (resumed) log.warn({ previousKekId: resumed.previousKekId, kekId: resumed.kekId, versionsRewrapped: resumed.versionsRewrapped }, 'completed a KEK rotation an earlier runed left unfinished');
+    await checkKek(store, keyring, dataDir);
+    const vault = new SecretVault(keyring, options.secrets?.keepVersions ?? DEFAULT_KEEP_VERSIONS);
+    // `rune exec` sees the environment the instance got: references resolved, values in memory only.
+    const execEnv = new Injector({ store, keyring, dataDir, log });
     const tuning = options.orchestrator ?? {};
     if (tuning.enabled !== false) {
       const runner = new ProcessRunner({ dataDir, log, pollMs: tuning.pollMs, logMaxBytes: tuning.logMaxBytes });
@@ -236,8 +234,7 @@ export async function startRuned(options: RunedOptions): Promise<Runed> {
     }
     const health = new HealthImplementation({ '': 'NOT_SERVING' });
     health.addToServer(server);
-    const descriptors = readFileSync(join(packageRoot(), 'dist', 'rune.binpb'));
-    new ReflectionService(loadFileDescriptorSetFromBuffer(descriptors)).addToServer(server);
+    addLazyReflection(server, join(packageRoot(), 'dist', 'rune.binpb'));
 
     const requested = options.grpcAddr ?? DEFAULT_GRPC_ADDR;
     const port = await bind(server, requested, grpcServerCredentials(tls));

@@ -8,9 +8,9 @@ import { Namespace } from '../../shared/gen/rune/v1/namespace.js';
 import { Instance } from '../../shared/gen/rune/v1/instance.js';
 import { Service } from '../../shared/gen/rune/v1/service.js';
 import { Subject, Token } from '../../shared/gen/rune/v1/auth.js';
+import { Policy } from '../../shared/gen/rune/v1/policy.js';
 import { ConfigMap } from '../../shared/gen/rune/v1/configmap.js';
 import { SecretRecord } from '../../shared/gen/rune/v1/secret.js';
-import { Policy } from '../../shared/gen/rune/v1/policy.js';
 import { RuneError } from '../../shared/errors.js';
 import type { StoredObject } from './store.js';
 
@@ -103,9 +103,9 @@ export function defaultKinds(): KindRegistry {
       spec: (s) => ({ type: s.type, admin: s.admin, policies: s.policies }),
     })
     .register<Token>({ kind: 'tokens', namespaced: false, codec: Token })
+    .register<Policy>({ kind: 'policies', namespaced: false, codec: Policy, spec: (p) => ({ rules: p.rules, description: p.description }) })
     // Encrypted at rest (server/domain/secrets.ts) and never watchable over the API. Generation
     // follows the version: a re-wrap under a new KEK (rotation) does not bump it.
     .register<SecretRecord>({ kind: 'secrets', namespaced: true, codec: SecretRecord, spec: (s) => ({ type: s.type, version: s.versions.at(-1)?.version ?? 0 }) })
-    .register<ConfigMap>({ kind: 'configmaps', namespaced: true, codec: ConfigMap, spec: (c) => c.data })
-    .register<Policy>({ kind: 'policies', namespaced: false, codec: Policy, spec: (p) => ({ rules: p.rules, description: p.description }) });
+    .register<ConfigMap>({ kind: 'configmaps', namespaced: true, codec: ConfigMap, spec: (c) => c.data });
 }

@@ -33,7 +33,7 @@ import { Cors } from './cors.js';
 import { GatewayMetrics } from './gateway-metrics.js';
 import type { RequestSpan, RequestTracer } from '../observability/request-tracer.js';
 import { GatewayError, httpErrorFrom, type HttpError } from './http-errors.js';
-import { LoopbackClient, type LoopbackOptions } from './loopback-client.js';
+import { LoopbackClient, type LoopbackCall, type LoopbackOptions } from './loopback-client.js';
 import { PathDecodeError } from './path-template.js';
 import { ProtoJson } from './proto-json.js';
 import { loadApiRegistry } from './proto-registry.js';
@@ -192,7 +192,7 @@ export async function startHttpGateway(options: GatewayOptions): Promise<HttpGat
     const request = codec.encode(selected.input, mapped.json, { seen: mapped.seen, checked: true });
     if (selected.streaming === 'server') {
       const pipe = pipeServerStream({
-        call: loopback.serverStream(selected.rpc.path, request, metadata),
+        call: loopback.call(selected.rpc.path, metadata, request),
         res,
         format: streamFormatFor(req),
         decode: (bytes) => responseJson(selected, bytes),
@@ -205,7 +205,7 @@ export async function startHttpGateway(options: GatewayOptions): Promise<HttpGat
       pipes.delete(pipe);
       return;
     }
-    let call: grpc.ClientUnaryCall | undefined;
+    let call: LoopbackCall | undefined;
     res.on('close', () => {
       if (!res.writableFinished) call?.cancel(); // the client went away
     });
@@ -217,10 +217,10 @@ export async function startHttpGateway(options: GatewayOptions): Promise<HttpGat
   const streamRequests = async (req: IncomingMessage, res: ServerResponse, route: Route, raw: Buffer | undefined, metadata: grpc.Metadata, headers: Record<string, string>) => {
     const requests = parseJsonSequence(req, raw).map((json, i) => {
       if (json === null || typeof json !== 'object' || Array.isArray(json)) throw RuneError.invalid(`line ${i + 1}`, `expected a JSON object (${route.input.name})`);
-      return Buffer.from(codec.encode(route.input, json));
+      return codec.encode(route.input, json);
     });
-    const call = loopback.bidi(route.rpc.path, metadata);
-    for (const r of requests) call.write(r);
+    const call = loopback.call(route.rpc.path, metadata);
+    for (const r of requests) call.send(r);
     call.end();
     if (route.streaming === 'bidi') {
       const pipe = pipeServerStream({ call, res, format: streamFormatFor(req), decode: (bytes) => responseJson(route, bytes), toHttpError, sendError: (error) => sendError(res, req, error), headers });

@@ -13,9 +13,9 @@
  * side, where a watch that falls too far behind is cut off with an error, never silently thinned).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ClientReadableStream } from '@grpc/grpc-js';
 import type { JsonValue } from '@bufbuild/protobuf';
 import type { ErrorBody, HttpError } from './http-errors.js';
+import type { LoopbackCall } from './loopback-client.js';
 
 export interface StreamFormat {
   contentType: string;
@@ -46,7 +46,7 @@ export function streamFormatFor(req: IncomingMessage): StreamFormat {
 }
 
 export interface PipeOptions {
-  call: ClientReadableStream<Buffer>;
+  call: LoopbackCall;
   res: ServerResponse;
   format: StreamFormat;
   decode(message: Buffer): JsonValue;

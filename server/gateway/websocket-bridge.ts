@@ -99,8 +99,7 @@ export class WebSocketBridge {
     this.sessions.add(ws);
     let ended = false;
     let status = 101;
-    const call: grpc.ClientReadableStream<Buffer> | grpc.ClientDuplexStream<Buffer, Buffer> =
-      firstRequest !== undefined ? options.loopback.serverStream(route.rpc.path, firstRequest, metadata) : options.loopback.bidi(route.rpc.path, metadata);
+    const call = options.loopback.call(route.rpc.path, metadata, firstRequest);
 
     const end = (err?: unknown) => {
       if (ended) return;
@@ -144,15 +143,14 @@ export class WebSocketBridge {
     call.on('end', () => end(failure));
 
     if (firstRequest === undefined) {
-      const duplex = call as grpc.ClientDuplexStream<Buffer, Buffer>;
       ws.on('message', (data: RawData) => {
         if (ended) return;
         try {
           const json = JSON.parse(rawToString(data)) as JsonValue;
           if (json === null || typeof json !== 'object' || Array.isArray(json)) throw RuneError.invalid('message', `expected a JSON object (${route.input.name})`);
-          duplex.write(Buffer.from(options.codec.encode(route.input, json as JsonObject)));
+          call.send(options.codec.encode(route.input, json as JsonObject));
         } catch (err) {
-          duplex.cancel();
+          call.cancel();
           end(err instanceof SyntaxError ? new RuneError('INVALID_ARGUMENT', `a WebSocket message is not valid JSON: ${err.message}`) : err);
         }
       });

@@ -106,13 +106,11 @@ const list: CommandModule<GlobalArgs, ListArgs> = {
     const { withSession } = await import('../session.js');
     const { formatConfigMaps } = await import('../output/secret-printers.js');
     await withSession(argv, state, async ({ client, connection }) => {
-      const items = [];
-      let continueToken = '';
-      do {
+      const { listAll } = await import('../../api/follow-watch.js');
+      const { items } = await listAll(async (continueToken) => {
         const page = await client.listConfigMaps({ namespace: argv.allNamespaces ? '*' : connection.namespace, options: { continueToken, labelSelector: argv.selector ?? '' } });
-        items.push(...page.configMaps);
-        continueToken = page.listMeta?.continueToken ?? '';
-      } while (continueToken);
+        return { items: page.configMaps, continueToken: page.listMeta?.continueToken };
+      });
       if (items.length === 0 && (argv.output === 'table' || argv.output === 'wide')) {
         process.stderr.write(`No configmaps found${argv.allNamespaces ? '' : ` in namespace ${connection.namespace}`}.\n`);
         return;

@@ -59,13 +59,11 @@ export const getCommand: CommandModule<GlobalArgs, GetArgs> = {
           out(formatOne(namespacePrinter, namespace!, argv.output, options));
           return;
         }
-        const namespaces = [];
-        let continueToken = '';
-        do {
+        const { listAll } = await import('../../api/follow-watch.js');
+        const { items: namespaces } = await listAll(async (continueToken) => {
           const page = await client.listNamespaces({ options: { limit: 500, continueToken, labelSelector: argv.selector ?? '' } });
-          namespaces.push(...page.namespaces);
-          continueToken = page.listMeta?.continueToken ?? '';
-        } while (continueToken !== '');
+          return { items: page.namespaces, continueToken: page.listMeta?.continueToken };
+        });
         if (namespaces.length === 0 && isTable(argv)) process.stderr.write('No resources found.\n');
         else out(formatList(namespacePrinter, namespaces, argv.output, options));
         return;

@@ -134,13 +134,11 @@ const list: CommandModule<GlobalArgs, ListArgs> = {
     const { withSession } = await import('../session.js');
     const { formatSecrets } = await import('../output/secret-printers.js');
     await withSession(argv, state, async ({ client, connection }) => {
-      const secrets = [];
-      let continueToken = '';
-      do {
+      const { listAll } = await import('../../api/follow-watch.js');
+      const { items: secrets } = await listAll(async (continueToken) => {
         const page = await client.listSecrets({ namespace: argv.allNamespaces ? '*' : connection.namespace, options: { continueToken, labelSelector: argv.selector ?? '' } });
-        secrets.push(...page.secrets);
-        continueToken = page.listMeta?.continueToken ?? '';
-      } while (continueToken);
+        return { items: page.secrets, continueToken: page.listMeta?.continueToken };
+      });
       if (secrets.length === 0 && (argv.output === 'table' || argv.output === 'wide')) {
         process.stderr.write(`No secrets found${argv.allNamespaces ? '' : ` in namespace ${connection.namespace}`}.\n`);
         return;

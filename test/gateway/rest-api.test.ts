@@ -66,6 +66,11 @@ describe('REST gateway: resources, JSON mapping and errors (real runed)', functi
     expect(got.body.namespace.metadata.name).to.equal('by-key');
     const whoami = await rest.get('/v1/whoami', { apiKey: true });
     expect(whoami.body).to.include({ subject: 'root', admin: true });
+    const listed = await rest.get('/v1/namespaces', { apiKey: true });
+    expect(listed.body.namespaces.map((n: any) => n.metadata.name)).to.include.members(['default', 'dev', 'by-key']);
+    const deleted = await rest.delete('/v1/namespaces/by-key?cascade=true', { apiKey: true });
+    expect(deleted.status, deleted.text).to.equal(200);
+    expect(deleted.body.namespace.metadata.name).to.equal('by-key');
   });
 
   it('answers 401 with WWW-Authenticate: Bearer without a token or with a bad one', async () => {
@@ -203,6 +208,21 @@ describe('REST gateway: resources, JSON mapping and errors (real runed)', functi
     // snake_case query names too
     const snake = await rest.get('/v1/namespaces/pages/services?options.limit=1&options.label_selector=');
     expect(snake.body.services).to.have.length(1);
+  });
+
+  it('carries large responses intact (a list spanning many HTTP/2 frames)', async () => {
+    await rest.post('/v1/namespaces', { metadata: { name: 'bulk' } });
+    const env = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`VAR_${i}`, 'v'.repeat(100)]));
+    for (let i = 0; i < 120; i++) {
+      const res = await rest.put(`/v1/namespaces/bulk/services/svc-${String(i).padStart(3, '0')}`, { spec: { command: 'sleep', env } });
+      expect(res.status).to.equal(200);
+    }
+    const list = await rest.get('/v1/namespaces/bulk/services');
+    expect(list.status).to.equal(200);
+    expect(list.text.length).to.be.above(256 * 1024);
+    expect(list.body.services).to.have.length(120);
+    expect(list.body.services[119].metadata.name).to.equal('svc-119');
+    expect(list.body.services[119].spec.env).to.deep.equal(env);
   });
 
   it('rejects bad query parameters: unknown (with a hint), wrong type, a message, a path field', async () => {

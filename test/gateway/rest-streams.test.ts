@@ -147,6 +147,27 @@ describe('REST gateway: streams (NDJSON, SSE, WebSocket; real runed)', function 
     }
   });
 
+  it('delivers every event, in order, to a client that reads slowly (backpressure, not loss)', async () => {
+    await rest.post('/v1/namespaces', { metadata: { name: 'slow' } });
+    const from = (await rest.get('/v1/namespaces/slow/services')).body.listMeta.revision as string;
+    const names = Array.from({ length: 60 }, (_, i) => `s-${String(i).padStart(2, '0')}`);
+    const env = { PAD: 'p'.repeat(4000) };
+    for (const name of names) await rest.put(`/v1/namespaces/slow/services/${name}`, { spec: { command: 'sleep', env } });
+    const stream = await rest.stream(`/v1/namespaces/slow/services:watch?fromRevision=${from}`);
+    try {
+      await new Promise((r) => setTimeout(r, 300)); // let runed's side fill every buffer first
+      const seen: string[] = [];
+      while (seen.length < names.length) {
+        const m = await stream.until((x) => x.result?.events?.length > 0 || x.error);
+        expect(m.error).to.equal(undefined);
+        for (const e of m.result.events) seen.push(e.service.metadata.name);
+      }
+      expect(seen).to.deep.equal(names);
+    } finally {
+      stream.close();
+    }
+  });
+
   it('cancels the call when the client goes away (the stream is counted as ended)', async () => {
     const route = 'GET /v1/namespaces/{namespace}/instances:watch';
     const before = counter((await rest.get('/metrics')).text, route);

@@ -32,6 +32,8 @@ export interface LaunchRunedOptions {
   cpuProfileDir?: string;
   /** How long runed may take to serve. Default 20 s. */
   timeoutMs?: number;
+  /** More runed flags, e.g. ['--rate-limit', '0']. */
+  extraArgs?: string[];
 }
 
 export interface ProcessServiceSpec {
@@ -45,6 +47,10 @@ export interface ProcessServiceSpec {
 export interface RunedUnderTest {
   pid: number;
   grpcAddr: string;
+  /** The REST gateway's address (host:port). */
+  httpAddr: string;
+  /** The bootstrap admin token. */
+  token: string;
   dataDir: string;
   logPath: string;
   /** From spawn to "runed is serving", ms. */
@@ -62,6 +68,16 @@ function unary<Res>(invoke: (callback: (err: grpc.ServiceError | null, res: Res)
   return new Promise((resolve, reject) => {
     invoke((err, res) => (err ? reject(err) : resolve(res)));
   });
+}
+
+/** The REST address from runed's "serving" log line. */
+function servingHttpAddress(logPath: string): string {
+  for (const line of readFileSync(logPath, 'utf8').split('\n')) {
+    if (!line.includes('runed is serving')) continue;
+    const entry = JSON.parse(line) as { httpAddr?: string };
+    if (entry.httpAddr) return entry.httpAddr;
+  }
+  throw new Error('runed logged no REST address');
 }
 
 /** Lines of runed's log that say it serves, with the bound address. */
@@ -98,7 +114,7 @@ export async function launchRuned(options: LaunchRunedOptions): Promise<RunedUnd
   const logPath = join(options.dir, 'runed.log');
   mkdirSync(home, { recursive: true });
   const nodeArgs = options.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfileDir] : [];
-  const args = [...nodeArgs, runedEntry, '--data-dir', dataDir, '--grpc-addr', '127.0.0.1:0', '--http-addr', '127.0.0.1:0', '--log-level', 'info'];
+  const args = [...nodeArgs, runedEntry, '--data-dir', dataDir, '--grpc-addr', '127.0.0.1:0', '--http-addr', '127.0.0.1:0', '--log-level', 'info', ...(options.extraArgs ?? [])];
   const logFd = openSync(logPath, 'a');
   const started = performance.now();
   const child = spawn(process.execPath, args, {
@@ -135,6 +151,8 @@ export async function launchRuned(options: LaunchRunedOptions): Promise<RunedUnd
   return {
     pid,
     grpcAddr,
+    httpAddr: servingHttpAddress(logPath),
+    token,
     dataDir,
     logPath,
     startMs,

@@ -448,7 +448,16 @@ describe('ProcessRunner', function () {
       const files = logFiles(result.logPath, 2);
       expect(files).to.deep.equal([`${result.logPath}.2`, `${result.logPath}.1`, result.logPath]);
       expect(existsSync(`${result.logPath}.3`)).to.equal(false);
-      const firsts = await Promise.all(files.map(async (file) => lineNumbers(await readFile(file, 'utf8'))[0] ?? Infinity));
+      // The writer keeps writing, so a rotation may be under way (between shifting .1 to .2 and
+      // copying the new .1): read again until every file is there.
+      const firsts = await waitFor('every rotated file readable', async () => {
+        try {
+          return await Promise.all(files.map(async (file) => lineNumbers(await readFile(file, 'utf8'))[0] ?? Infinity));
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+          throw err;
+        }
+      });
       expect(firsts[0]).to.be.below(firsts[1]!);
     });
 

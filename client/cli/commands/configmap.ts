@@ -5,6 +5,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { action } from '../action.js';
 import { UsageError, withHelp, type GlobalArgs } from '../global-options.js';
+import { deleteSubcommand, listSubcommand } from '../object-subcommands.js';
 
 interface CreateArgs extends GlobalArgs {
   name: string;
@@ -16,16 +17,6 @@ interface CreateArgs extends GlobalArgs {
 
 interface GetArgs extends GlobalArgs {
   name: string;
-}
-
-interface ListArgs extends GlobalArgs {
-  allNamespaces: boolean;
-  selector?: string;
-}
-
-interface DeleteArgs extends GlobalArgs {
-  names: string[];
-  ignoreNotFound: boolean;
 }
 
 const create: CommandModule<GlobalArgs, CreateArgs> = {
@@ -91,47 +82,24 @@ const get: CommandModule<GlobalArgs, GetArgs> = {
   }),
 };
 
-const list: CommandModule<GlobalArgs, ListArgs> = {
-  command: 'list',
-  aliases: ['ls'],
+const list = listSubcommand({
+  plural: 'configmaps',
   describe: 'List configmaps',
-  builder: (y: Argv<GlobalArgs>) =>
-    withHelp(
-      y
-        .option('all-namespaces', { alias: 'A', type: 'boolean', default: false, describe: 'Every namespace' })
-        .option('selector', { alias: 'l', type: 'string', requiresArg: true, describe: 'Label selector k=v[,k2=v2]' }),
-      [['rune configmap list -A', 'Every namespace']],
-    ) as unknown as Argv<ListArgs>,
-  handler: action<ListArgs>(async (argv, state) => {
-    const { withSession } = await import('../session.js');
-    const { formatConfigMaps } = await import('../output/secret-printers.js');
-    await withSession(argv, state, async ({ client, connection }) => {
-      const { listAll } = await import('../../api/follow-watch.js');
-      const { items } = await listAll(async (continueToken) => {
-        const page = await client.listConfigMaps({ namespace: argv.allNamespaces ? '*' : connection.namespace, options: { continueToken, labelSelector: argv.selector ?? '' } });
-        return { items: page.configMaps, continueToken: page.listMeta?.continueToken };
-      });
-      if (items.length === 0 && (argv.output === 'table' || argv.output === 'wide')) {
-        process.stderr.write(`No configmaps found${argv.allNamespaces ? '' : ` in namespace ${connection.namespace}`}.\n`);
-        return;
-      }
-      process.stdout.write(formatConfigMaps(items, argv.output, { allNamespaces: argv.allNamespaces, single: false }));
-    });
-  }),
-};
+  examples: [['rune configmap list -A', 'Every namespace']],
+  page: async (client, namespace, continueToken, labelSelector) => {
+    const page = await client.listConfigMaps({ namespace, options: { continueToken, labelSelector } });
+    return { items: page.configMaps, continueToken: page.listMeta?.continueToken };
+  },
+  format: async () => (await import('../output/secret-printers.js')).formatConfigMaps,
+});
 
-const remove: CommandModule<GlobalArgs, DeleteArgs> = {
-  command: 'delete <names..>',
+const remove = deleteSubcommand({
+  kind: 'configmap',
   describe: 'Delete configmaps',
-  builder: (y: Argv<GlobalArgs>) =>
-    withHelp(
-      y
-        .positional('names', { type: 'string', array: true, describe: 'Configmap names', demandOption: true })
-        .option('ignore-not-found', { type: 'boolean', default: false, describe: 'Treat "not found" as success' }),
-      [['rune configmap delete app', 'Delete configmap app in the current namespace']],
-    ) as unknown as Argv<DeleteArgs>,
-  handler: action<DeleteArgs>(async (argv, state) => (await import('../delete-each.js')).deleteEach(argv, state, 'configmap', (client, namespace, name) => client.deleteConfigMap({ namespace, name }))),
-};
+  namesDescribe: 'Configmap names',
+  examples: [['rune configmap delete app', 'Delete configmap app in the current namespace']],
+  remove: (client, namespace, name) => client.deleteConfigMap({ namespace, name }),
+});
 
 export const configMapCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'configmap',

@@ -6,6 +6,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { action } from '../action.js';
 import { UsageError, withHelp, type GlobalArgs } from '../global-options.js';
+import { deleteSubcommand, listSubcommand } from '../object-subcommands.js';
 
 interface CreateArgs extends GlobalArgs {
   name: string;
@@ -20,16 +21,6 @@ interface GetArgs extends GlobalArgs {
   reveal: boolean;
   field?: string;
   version: number;
-}
-
-interface ListArgs extends GlobalArgs {
-  allNamespaces: boolean;
-  selector?: string;
-}
-
-interface DeleteArgs extends GlobalArgs {
-  names: string[];
-  ignoreNotFound: boolean;
 }
 
 const nameProblem = async (name: string) => {
@@ -116,53 +107,27 @@ const get: CommandModule<GlobalArgs, GetArgs> = {
   }),
 };
 
-const list: CommandModule<GlobalArgs, ListArgs> = {
-  command: 'list',
-  aliases: ['ls'],
+const list = listSubcommand({
+  plural: 'secrets',
   describe: 'List secrets (keys and versions, never values)',
-  builder: (y: Argv<GlobalArgs>) =>
-    withHelp(
-      y
-        .option('all-namespaces', { alias: 'A', type: 'boolean', default: false, describe: 'Every namespace' })
-        .option('selector', { alias: 'l', type: 'string', requiresArg: true, describe: 'Label selector k=v[,k2=v2]' }),
-      [
-        ['rune secret list', 'NAME TYPE KEYS VERSION AGE'],
-        ['rune secret list -A -o wide', 'Every namespace, with retained versions and labels'],
-      ],
-    ) as unknown as Argv<ListArgs>,
-  handler: action<ListArgs>(async (argv, state) => {
-    const { withSession } = await import('../session.js');
-    const { formatSecrets } = await import('../output/secret-printers.js');
-    await withSession(argv, state, async ({ client, connection }) => {
-      const { listAll } = await import('../../api/follow-watch.js');
-      const { items: secrets } = await listAll(async (continueToken) => {
-        const page = await client.listSecrets({ namespace: argv.allNamespaces ? '*' : connection.namespace, options: { continueToken, labelSelector: argv.selector ?? '' } });
-        return { items: page.secrets, continueToken: page.listMeta?.continueToken };
-      });
-      if (secrets.length === 0 && (argv.output === 'table' || argv.output === 'wide')) {
-        process.stderr.write(`No secrets found${argv.allNamespaces ? '' : ` in namespace ${connection.namespace}`}.\n`);
-        return;
-      }
-      process.stdout.write(formatSecrets(secrets, argv.output, { allNamespaces: argv.allNamespaces, single: false }));
-    });
-  }),
-};
+  examples: [
+    ['rune secret list', 'NAME TYPE KEYS VERSION AGE'],
+    ['rune secret list -A -o wide', 'Every namespace, with retained versions and labels'],
+  ],
+  page: async (client, namespace, continueToken, labelSelector) => {
+    const page = await client.listSecrets({ namespace, options: { continueToken, labelSelector } });
+    return { items: page.secrets, continueToken: page.listMeta?.continueToken };
+  },
+  format: async () => (await import('../output/secret-printers.js')).formatSecrets,
+});
 
-const remove: CommandModule<GlobalArgs, DeleteArgs> = {
-  command: 'delete <names..>',
+const remove = deleteSubcommand({
+  kind: 'secret',
   describe: 'Delete secrets with every version (running instances keep what they started with)',
-  builder: (y: Argv<GlobalArgs>) =>
-    withHelp(
-      y
-        .positional('names', { type: 'string', array: true, describe: 'Secret names', demandOption: true })
-        .option('ignore-not-found', { type: 'boolean', default: false, describe: 'Treat "not found" as success' }),
-      [['rune secret delete db', 'Delete secret db in the current namespace']],
-    ) as unknown as Argv<DeleteArgs>,
-  handler: action<DeleteArgs>(async (argv, state) => {
-    const { deleteEach } = await import('../delete-each.js');
-    await deleteEach(argv, state, 'secret', (client, namespace, name) => client.deleteSecret({ namespace, name }));
-  }),
-};
+  namesDescribe: 'Secret names',
+  examples: [['rune secret delete db', 'Delete secret db in the current namespace']],
+  remove: (client, namespace, name) => client.deleteSecret({ namespace, name }),
+});
 
 export const secretCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'secret',

@@ -55,3 +55,25 @@ async function readStdin(): Promise<string> {
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');
 }
+
+/**
+ * What `rune cast` and `rune lint` both do first: read the files for `connection`'s namespace,
+ * and on lint errors print each (file:line: field: message) and a summary line, set exit code 1
+ * and return undefined.
+ */
+export async function loadLintedCastFiles(
+  paths: readonly string[],
+  connection: { namespace: string; namespaceExplicit: boolean },
+  summary: (errors: number, input: CastInput) => string,
+): Promise<CastInput | undefined> {
+  const { formatLintError } = await import('../../shared/spec/cast-file.js');
+  const input = await loadCastFiles(paths, {
+    defaultNamespace: connection.namespace,
+    requireNamespace: connection.namespaceExplicit ? connection.namespace : undefined,
+  });
+  if (input.errors.length === 0) return input;
+  for (const error of input.errors) process.stderr.write(formatLintError(error) + '\n');
+  process.stderr.write(summary(input.errors.length, input) + '\n');
+  process.exitCode = 1;
+  return undefined;
+}

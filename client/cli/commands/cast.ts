@@ -58,19 +58,10 @@ export const castCommand: CommandModule<GlobalArgs, CastArgs> = {
     const { parseDuration } = await import('../parse-time.js');
     const timeoutMs = parseDuration(argv.timeoutWait, { flag: '--timeout-wait', bareSeconds: true });
     const { connectionFor } = await import('../connection.js');
-    const { loadCastFiles } = await import('../cast-input.js');
-    const { formatLintError } = await import('../../../shared/spec/cast-file.js');
+    const { loadLintedCastFiles } = await import('../cast-input.js');
     const connection = await connectionFor(argv);
-    const input = await loadCastFiles(argv.files, {
-      defaultNamespace: connection.namespace,
-      requireNamespace: connection.namespaceExplicit ? connection.namespace : undefined,
-    });
-    if (input.errors.length > 0) {
-      for (const error of input.errors) process.stderr.write(formatLintError(error) + '\n');
-      process.stderr.write(`${input.errors.length} problem${input.errors.length === 1 ? '' : 's'}; nothing was sent\n`);
-      process.exitCode = 1;
-      return;
-    }
+    const input = await loadLintedCastFiles(argv.files, connection, (n) => `${n} problem${n === 1 ? '' : 's'}; nothing was sent`);
+    if (!input) return;
     if (input.documents.length === 0) {
       const { RuneError } = await import('../../../shared/errors.js');
       const { castDocumentKeys } = await import('../../../shared/spec/cast-kinds.js');

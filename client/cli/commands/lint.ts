@@ -21,19 +21,10 @@ export const lintCommand: CommandModule<GlobalArgs, LintArgs> = {
     ]) as unknown as Argv<LintArgs>,
   handler: action<LintArgs>(async (argv) => {
     const { connectionFor } = await import('../connection.js');
-    const { loadCastFiles } = await import('../cast-input.js');
-    const { formatLintError } = await import('../../../shared/spec/cast-file.js');
+    const { loadLintedCastFiles } = await import('../cast-input.js');
     const connection = await connectionFor(argv);
-    const input = await loadCastFiles(argv.files, {
-      defaultNamespace: connection.namespace,
-      requireNamespace: connection.namespaceExplicit ? connection.namespace : undefined,
-    });
-    if (input.errors.length > 0) {
-      for (const error of input.errors) process.stderr.write(formatLintError(error) + '\n');
-      process.stderr.write(`${input.errors.length} problem${input.errors.length === 1 ? '' : 's'} in ${plural(input.files.length, 'file')}\n`);
-      process.exitCode = 1;
-      return;
-    }
+    const input = await loadLintedCastFiles(argv.files, connection, (n, all) => `${n} problem${n === 1 ? '' : 's'} in ${plural(all.files.length, 'file')}`);
+    if (!input) return;
     for (const file of input.files) {
       const count = input.documents.filter((d) => d.file === file).length;
       process.stdout.write(`${file}: ok (${plural(count, 'object')})\n`);

@@ -22,7 +22,7 @@ export interface FigureResult {
   ratio?: number;
   ratios?: number[];
   speedup?: boolean;
-  goal?: { text: string; maxRatio: number; met: boolean };
+  goal?: { text: string; maxRatio?: number; maxMedian?: number; met: boolean };
 }
 
 export interface ScenarioOutcome {
@@ -62,8 +62,11 @@ export function summarize(figure: Figure): FigureResult {
     result.ratio = median(result.ratios.filter(Number.isFinite));
     if (figure.speedup) result.speedup = true;
   }
-  if (figure.goal && result.ratio !== undefined) {
-    result.goal = { text: figure.goal.text, maxRatio: figure.goal.maxRatio, met: Number.isFinite(result.ratio) && result.ratio <= figure.goal.maxRatio };
+  const goal = figure.goal;
+  if (goal && (goal.maxRatio === undefined || result.ratio !== undefined) && (goal.maxMedian === undefined || result.runed)) {
+    const ratioMet = goal.maxRatio === undefined || (Number.isFinite(result.ratio) && result.ratio! <= goal.maxRatio);
+    const medianMet = goal.maxMedian === undefined || (Number.isFinite(result.runed!.median) && result.runed!.median <= goal.maxMedian);
+    result.goal = { text: goal.text, ...(goal.maxRatio !== undefined ? { maxRatio: goal.maxRatio } : {}), ...(goal.maxMedian !== undefined ? { maxMedian: goal.maxMedian } : {}), met: ratioMet && medianMet };
   }
   return result;
 }

@@ -3,10 +3,11 @@
  * scenario beside this one); `--only <name>` picks by its `name`.
  */
 import type { Scenario } from '../lib/scenario.js';
+import { durableWrites } from './durable-writes.js';
 import { restVsGrpc } from './rest-vs-grpc.js';
 import { restartLatency } from './restart-latency.js';
 import { spawnFloor } from './spawn-floor.js';
 import { supervisionMemory } from './supervision-memory.js';
 import { workloadStart } from './workload-start.js';
 
-export const scenarios: readonly Scenario[] = [spawnFloor, workloadStart, supervisionMemory, restartLatency, restVsGrpc];
+export const scenarios: readonly Scenario[] = [spawnFloor, workloadStart, supervisionMemory, restartLatency, restVsGrpc, durableWrites];

@@ -32,6 +32,8 @@ import { Rbac } from './auth/rbac.js';
 import { seedBuiltinPolicies } from './domain/policies.js';
 import { namespaceHandlers } from './api/handlers/namespace-handler.js';
 import { serviceHandlers } from './api/handlers/service-handler.js';
+import { jobHandlers } from './api/handlers/job-handler.js';
+import { runHandlers } from './api/handlers/run-handler.js';
 import { systemHandlers } from './api/handlers/system-handler.js';
 import { watchHandlers } from './api/handlers/watch-handler.js';
 import { execHandlers } from './api/handlers/exec-handler.js';
@@ -218,6 +220,8 @@ export async function startRuned(options: RunedOptions): Promise<Runed> {
       ...serviceHandlers(store, kinds),
       ...instanceHandlers(store, kinds),
       ...logHandlers(store),
+      ...jobHandlers(store),
+      ...runHandlers(store),
       ...execHandlers(store, { dataDir, resolveEnv: (namespace, instance, spec) => execEnv.resolveEnv(namespace, instance, spec) }),
       ...watchHandlers(store, kinds),
       ...secretHandlers(store, vault),

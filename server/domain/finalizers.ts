@@ -10,3 +10,6 @@ export const SERVICE_FINALIZER = 'rune.dev/instances';
 export const INSTANCE_FINALIZER = 'rune.dev/process';
 /** Label on instances naming their service. */
 export const SERVICE_LABEL = 'rune.dev/service';
+
+/** On jobs: the job controller cancels and deletes the job's runs before the job goes. */
+export const JOB_FINALIZER = 'rune.dev/runs';

@@ -7,6 +7,8 @@ import type { BinaryWriter } from '@bufbuild/protobuf/wire';
 import { Namespace } from '../../shared/gen/rune/v1/namespace.js';
 import { Instance } from '../../shared/gen/rune/v1/instance.js';
 import { Service } from '../../shared/gen/rune/v1/service.js';
+import { Job } from '../../shared/gen/rune/v1/job.js';
+import { Run } from '../../shared/gen/rune/v1/run.js';
 import { Subject, Token } from '../../shared/gen/rune/v1/auth.js';
 import { Policy } from '../../shared/gen/rune/v1/policy.js';
 import { ConfigMap } from '../../shared/gen/rune/v1/configmap.js';
@@ -96,6 +98,9 @@ export function defaultKinds(): KindRegistry {
       watchField: 11,
     })
     .register<Instance>({ kind: 'instances', namespaced: true, codec: Instance, spec: (i) => i.spec, watchField: 12 })
+    .register<Job>({ kind: 'jobs', namespaced: true, codec: Job, spec: (j) => j.spec, watchField: 13 })
+    // Names are lower-case ULIDs, so a namespace's runs list in creation order.
+    .register<Run>({ kind: 'runs', namespaced: true, codec: Run, spec: (r) => r.spec, watchField: 14 })
     .register<Subject>({
       kind: 'subjects',
       namespaced: false,

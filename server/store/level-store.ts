@@ -24,6 +24,8 @@ import type {
   CommitResult,
   ListOptions,
   ListResult,
+  RecentOptions,
+  RecentResult,
   Store,
   StoreEvent,
   StoredObject,
@@ -174,13 +176,16 @@ export class LevelStore implements Store {
     const def = this.kinds.get(kind);
     const limit = clampLimit(options.limit);
     const prefix = def.namespaced && options.namespace ? `o/${kind}/${options.namespace}/` : `o/${kind}/`;
-    let after = prefix;
+    // The continue token is the last key returned: the next page starts after it (before it,
+    // in reverse).
+    let resume: string | undefined;
     if (options.continueToken) {
-      after = decodeContinue(options.continueToken);
-      if (!after.startsWith(prefix)) {
+      resume = decodeContinue(options.continueToken);
+      if (!resume.startsWith(prefix)) {
         throw RuneError.invalid('continueToken', 'the continue token belongs to another list; start again without it');
       }
     }
+    const range = options.reverse ? { gt: prefix, lt: resume ?? prefix + '\xff', reverse: true } : { gt: resume ?? prefix, lt: prefix + '\xff' };
     const labels = Object.entries(options.labels ?? {});
     // One snapshot for the items and the revision, so a watch from `revision` misses nothing
     // and repeats nothing the page already holds.
@@ -191,7 +196,7 @@ export class LevelStore implements Store {
       const items: T[] = [];
       let lastKey = '';
       let more = false;
-      const it = this.db.iterator({ gt: after, lt: prefix + '\xff', snapshot });
+      const it = this.db.iterator({ ...range, snapshot });
       try {
         while (!more) {
           const entries = await it.nextv(Math.min(limit + 1, 1000));
@@ -199,6 +204,7 @@ export class LevelStore implements Store {
           for (const [key, value] of entries) {
             const object = def.codec.decode(value) as T;
             if (labels.length && !labels.every(([k, v]) => object.metadata?.labels[k] === v)) continue;
+            if (options.match && !options.match(object)) continue;
             if (items.length === limit) {
               more = true;
               break;
@@ -494,6 +500,37 @@ export class LevelStore implements Store {
         },
       }),
     };
+  }
+
+  async recent(options: RecentOptions): Promise<RecentResult> {
+    if (options.kind) this.kinds.get(options.kind);
+    const filter: WatchFilter = { kind: options.kind, namespace: options.namespace === '*' ? undefined : options.namespace || undefined };
+    const snapshot = this.db.snapshot();
+    try {
+      const revBytes = await this.db.get(REV_KEY, { snapshot });
+      const revision = revBytes ? Number(Buffer.from(revBytes).toString()) : 0;
+      const events: StoreEvent[] = [];
+      if (options.limit <= 0) return { events, revision };
+      // Newest first, bounded by the retained log; decoding stops once `limit` matched.
+      const it = this.db.iterator({ gt: EVENT_PREFIX, lte: eventKey(revision), reverse: true, snapshot });
+      try {
+        while (events.length < options.limit) {
+          const entries = await it.nextv(REPLAY_CHUNK);
+          if (entries.length === 0) break;
+          for (const [, value] of entries) {
+            const event = decodeEvent(value, this.kinds);
+            if (!matches(filter, event) || (options.match && !options.match(event))) continue;
+            events.push(event);
+            if (events.length === options.limit) break;
+          }
+        }
+      } finally {
+        await it.close();
+      }
+      return { events: events.reverse(), revision };
+    } finally {
+      await snapshot.close();
+    }
   }
 
   /** Reads the log after the subscriber's position, then releases the live batches held meanwhile. */

@@ -71,6 +71,10 @@ export interface ListOptions {
   continueToken?: string;
   /** Equality selector on labels: every entry must match. */
   labels?: Record<string, string>;
+  /** Newest key first (runs, whose names sort by creation time, list newest first). */
+  reverse?: boolean;
+  /** Only objects this returns true for; pages are still filled up to `limit`. */
+  match?: (object: StoredObject) => boolean;
 }
 
 export interface ListResult<T extends StoredObject = StoredObject> {
@@ -107,6 +111,20 @@ export interface WatchSink {
   error(err: Error): void;
 }
 
+export interface RecentOptions extends WatchFilter {
+  /** At most this many events (the newest ones). */
+  limit: number;
+  /** Only events this returns true for (applied after kind and namespace). */
+  match?: (event: StoreEvent) => boolean;
+}
+
+export interface RecentResult {
+  /** The newest matching retained events, oldest first. */
+  events: StoreEvent[];
+  /** The revision the log was read at: subscribe from here to continue without gap or repeat. */
+  revision: number;
+}
+
 export interface Subscription {
   /** Revision the subscription started after. */
   readonly startRevision: number;
@@ -139,6 +157,11 @@ export interface Store {
    * when `fromRevision` is older than the retained log.
    */
   subscribe(options: WatchOptions, sink: WatchSink): Subscription;
+  /**
+   * The newest `limit` retained events matching the filter, read from one snapshot, for
+   * "history first, then live" streams: subscribe from the returned revision.
+   */
+  recent(options: RecentOptions): Promise<RecentResult>;
   /** The same as an async iterator with a bounded queue. */
   watch(options: WatchOptions): Watcher;
 

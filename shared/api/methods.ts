@@ -11,9 +11,11 @@ import { AuthServiceDefinition, AuthServiceService } from '../gen/rune/v1/auth_s
 import { ConfigMapServiceDefinition, ConfigMapServiceService } from '../gen/rune/v1/configmap_service.js';
 import { ExecServiceDefinition, ExecServiceService } from '../gen/rune/v1/exec_service.js';
 import { InstanceServiceDefinition, InstanceServiceService } from '../gen/rune/v1/instance_service.js';
+import { JobServiceDefinition, JobServiceService } from '../gen/rune/v1/job_service.js';
 import { KekServiceDefinition, KekServiceService } from '../gen/rune/v1/kek_service.js';
 import { LogServiceDefinition, LogServiceService } from '../gen/rune/v1/log_service.js';
 import { NamespaceServiceDefinition, NamespaceServiceService } from '../gen/rune/v1/namespace_service.js';
+import { RunServiceDefinition, RunServiceService } from '../gen/rune/v1/run_service.js';
 import { SecretServiceDefinition, SecretServiceService } from '../gen/rune/v1/secret_service.js';
 import { ServiceServiceDefinition, ServiceServiceService } from '../gen/rune/v1/service_service.js';
 import { SystemServiceDefinition, SystemServiceService } from '../gen/rune/v1/system_service.js';
@@ -61,6 +63,8 @@ export const apiServices = [
   { definition: NamespaceServiceDefinition, grpc: NamespaceServiceService },
   { definition: ServiceServiceDefinition, grpc: ServiceServiceService },
   { definition: InstanceServiceDefinition, grpc: InstanceServiceService },
+  { definition: JobServiceDefinition, grpc: JobServiceService },
+  { definition: RunServiceDefinition, grpc: RunServiceService },
   { definition: LogServiceDefinition, grpc: LogServiceService },
   { definition: ExecServiceDefinition, grpc: ExecServiceService },
   { definition: WatchServiceDefinition, grpc: WatchServiceService },

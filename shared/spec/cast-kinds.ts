@@ -5,16 +5,22 @@
  */
 import type { FieldViolation } from '../errors.js';
 import type { ConfigMap } from '../gen/rune/v1/configmap.js';
+import type { Job } from '../gen/rune/v1/job.js';
 import type { ObjectMeta } from '../gen/rune/v1/meta.js';
 import type { Secret } from '../gen/rune/v1/secret.js';
 import type { Service } from '../gen/rune/v1/service.js';
 import { configMapFromDocument } from './configmap-spec.js';
 import type { EnvLookup } from './env-expansion.js';
+import { jobFromDocument } from './job-spec.js';
 import { secretFromDocument } from './secret-spec.js';
 import { serviceFromDocument } from './service-spec.js';
 
 /** What one cast-file object turns into: the kind and its API message. */
-export type CastObject = { kind: 'service'; service: Service } | { kind: 'secret'; secret: Secret } | { kind: 'configmap'; configMap: ConfigMap };
+export type CastObject =
+  | { kind: 'service'; service: Service }
+  | { kind: 'job'; job: Job }
+  | { kind: 'secret'; secret: Secret }
+  | { kind: 'configmap'; configMap: ConfigMap };
 
 /** Options every kind's parse gets. */
 export interface CastParseOptions {
@@ -50,6 +56,17 @@ const serviceKind: CastKind = {
   },
 };
 
+const jobKind: CastKind = {
+  kind: 'job',
+  key: 'job',
+  listKey: 'jobs',
+  parse(body, options) {
+    const { job, violations } = jobFromDocument(body, options);
+    if (!job) return { violations };
+    return { object: { kind: 'job', job }, namespace: job.metadata!.namespace, name: job.metadata!.name, violations };
+  },
+};
+
 const secretKind: CastKind = {
   kind: 'secret',
   key: 'secret',
@@ -72,12 +89,11 @@ const configMapKind: CastKind = {
   },
 };
 
-/** In the order `rune cast` sends them: secrets and configmaps before the services that use them. */
-export const CAST_KINDS: readonly CastKind[] = [serviceKind, secretKind, configMapKind];
+export const CAST_KINDS: readonly CastKind[] = [serviceKind, jobKind, secretKind, configMapKind];
 
-/** The rank of a kind in sending order: secrets and configmaps first, so services find them. */
+/** The rank of a kind in sending order: secrets and configmaps first, so services and jobs find them. */
 export function castOrder(kind: CastKindName): number {
-  return kind === 'service' ? 1 : 0;
+  return kind === 'service' || kind === 'job' ? 1 : 0;
 }
 
 /** The kind whose key or list key is `key`, if any. */
@@ -95,6 +111,8 @@ export function castObjectMeta(object: CastObject): ObjectMeta | undefined {
   switch (object.kind) {
     case 'service':
       return object.service.metadata;
+    case 'job':
+      return object.job.metadata;
     case 'secret':
       return object.secret.metadata;
     case 'configmap':

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { castDocumentKeys } from './cast-kinds.js';
 import { MAX_DOCUMENT_BYTES } from './cast-file.js';
 import { ConfigMapDocumentSchema } from './configmap-spec.js';
+import { JobDocumentSchema } from './job-spec.js';
 import { SecretDocumentSchema } from './secret-spec.js';
 import { ServiceDocumentSchema } from './service-spec.js';
 
@@ -76,6 +77,27 @@ export function castFileReference(): string {
     '### `service` fields',
     '',
     ...fieldTable(ServiceDocumentSchema),
+    '',
+    '### `job` fields',
+    '',
+    'A job runs to completion: once when cast (no `schedule`), on a cron schedule, or on demand with',
+    '`rune runs start JOB`. Each execution is a run (`rune runs list`, `rune runs watch`). While it runs,',
+    'the process may report progress by writing JSON to the file named by `$RUNE_STATUS_FILE`:',
+    '`{"phase": "running", "currentTask": "dump", "progress": {"finished": 3, "total": 10}, "message": "..."}`',
+    '(`phase` may be `running` or `blocked`).',
+    '',
+    '```yaml',
+    'job:',
+    '  name: backup',
+    '  command: /usr/local/bin/backup',
+    '  schedule: "0 3 * * *"        # or 6 fields with seconds first: "*/10 * * * * *"',
+    '  timezone: Europe/Paris',
+    '  concurrencyPolicy: Forbid',
+    '  backoffLimit: 2',
+    '  activeDeadlineSeconds: 3600',
+    '```',
+    '',
+    ...fieldTable(JobDocumentSchema),
     '',
     '### `secret` fields',
     '',

@@ -137,27 +137,32 @@ export const ProbeSchema = z
   })
   .meta({ description: 'A health probe.' });
 
-export const ServiceDocumentSchema = z
-  .strictObject({
+/**
+ * The fields every workload document shares (services and jobs), worded for its kind: `owner`
+ * is the document kind ("service", "job"), `unit` what runs ("instance", "run").
+ */
+export function workloadShape(owner: 'service' | 'job', unit: 'instance' | 'run') {
+  const a = (noun: string) => (/^[aeiou]/.test(noun) ? `an ${noun}` : `a ${noun}`);
+  return {
     name: dnsLabel().meta({
-      description: 'Name of the service, unique in its namespace: lower-case letters, digits and `-`, starting and ending with a letter or digit, at most 63 characters.',
+      description: `Name of the ${owner}, unique in its namespace: lower-case letters, digits and \`-\`, starting and ending with a letter or digit, at most 63 characters.`,
       typeText: 'DNS label',
       defaultText: 'required',
     }),
     namespace: dnsLabel()
       .optional()
-      .meta({ description: 'Namespace of the service.', typeText: 'DNS label', defaultText: 'the `-n` flag, else the context namespace, else `default`' }),
+      .meta({ description: `Namespace of the ${owner}.`, typeText: 'DNS label', defaultText: 'the `-n` flag, else the context namespace, else `default`' }),
     labels: z
       .record(z.string(), z.string())
       .optional()
-      .meta({ description: 'Labels for selection (`rune get services -l app=web`). Keys `[prefix/]name`, values at most 63 characters; both as in Kubernetes.', typeText: 'map of string to string' }),
+      .meta({ description: `Labels for selection (\`rune get ${owner}s -l app=web\`). Keys \`[prefix/]name\`, values at most 63 characters; both as in Kubernetes.`, typeText: 'map of string to string' }),
     runtime: z
       .enum(RUNTIMES)
       .superRefine((value, ctx) => {
         if (!SUPPORTED_RUNTIMES.includes(value)) ctx.addIssue({ code: 'custom', message: `runtime "${value}" is not yet supported; use "process"` });
       })
       .optional()
-      .meta({ description: 'What runs the instances. Only `process` (a local process) is supported today.', default: SERVICE_DEFAULTS.runtime }),
+      .meta({ description: `What executes the ${owner}. Only \`process\` (a local process) is supported today.`, default: SERVICE_DEFAULTS.runtime }),
     command: z
       .string()
       .min(1, 'must not be empty')
@@ -170,21 +175,21 @@ export const ServiceDocumentSchema = z
         if (!value.startsWith('/')) ctx.addIssue({ code: 'custom', message: `must be an absolute path, e.g. "/${value.replace(/^[./]+/, '') || 'srv/app'}"` });
       })
       .optional()
-      .meta({ description: 'Absolute working directory of each instance.' }),
+      .meta({ description: `Absolute working directory of each ${unit}.` }),
     env: z
       .record(z.string(), z.string())
       .optional()
       .meta({
         description:
-          'Environment variables. Values are strings: quote numbers and booleans (`PORT: "8080"`). `{{secret:NAME/KEY}}` and `{{configmap:NAME/KEY}}` anywhere in a value are replaced by that key of a secret or configmap of the namespace when an instance starts (`DATABASE_URL: "postgres://app:{{secret:db/password}}@db/app"`); the value never appears in the service, its instances, events or logs.',
+          `Environment variables. Values are strings: quote numbers and booleans (\`PORT: "8080"\`). \`{{secret:NAME/KEY}}\` and \`{{configmap:NAME/KEY}}\` anywhere in a value are replaced by that key of a secret or configmap of the namespace when ${a(unit)} starts (\`DATABASE_URL: "postgres://app:{{secret:db/password}}@db/app"\`); the value never appears in the ${owner}, its ${unit}s, events or logs.`,
         typeText: 'map of string to string',
       }),
     envFrom: z
       .array(
         z
           .strictObject({
-            secret: dnsLabel().optional().meta({ description: "Name of a secret in the service's namespace.", typeText: 'DNS label' }),
-            configmap: dnsLabel().optional().meta({ description: "Name of a configmap in the service's namespace.", typeText: 'DNS label' }),
+            secret: dnsLabel().optional().meta({ description: `Name of a secret in the ${owner}'s namespace.`, typeText: 'DNS label' }),
+            configmap: dnsLabel().optional().meta({ description: `Name of a configmap in the ${owner}'s namespace.`, typeText: 'DNS label' }),
             prefix: z.string().optional().meta({ description: 'Prepended to every key, e.g. `DB_`.' }),
           })
           .meta({ description: 'A whole secret or configmap as environment variables.' }),
@@ -192,19 +197,47 @@ export const ServiceDocumentSchema = z
       .optional()
       .meta({
         description:
-          'Every key of a secret or configmap (exactly one of `secret`, `configmap` per item) as an environment variable named `prefix` + key, resolved when an instance starts. Keys that are not valid variable names are skipped; `env` wins over these.',
+          `Every key of a secret or configmap (exactly one of \`secret\`, \`configmap\` per item) as an environment variable named \`prefix\` + key, resolved when ${a(unit)} starts. Keys that are not valid variable names are skipped; \`env\` wins over these.`,
       }),
     secretMounts: z
       .array(SecretMountSchema)
       .optional()
       .meta({
         description:
-          'Secrets written as files `$RUNE_SECRETS_DIR/<secret>/<key>` (mode 0400, in a directory of the instance under the data dir) when an instance starts, and removed when it stops.',
+          `Secrets written as files \`$RUNE_SECRETS_DIR/<secret>/<key>\` (mode 0400, in a directory of the ${unit} under the data dir) when ${a(unit)} starts, and removed when it stops.`,
       }),
     configmapMounts: z
       .array(ConfigMapMountSchema)
       .optional()
-      .meta({ description: 'Configmaps written as files `$RUNE_CONFIGMAPS_DIR/<configmap>/<key>` (mode 0440) when an instance starts, and removed when it stops.' }),
+      .meta({ description: `Configmaps written as files \`$RUNE_CONFIGMAPS_DIR/<configmap>/<key>\` (mode 0440) when ${a(unit)} starts, and removed when it stops.` }),
+    stopSignal: z.enum(STOP_SIGNALS).optional().meta({ description: `Signal sent to stop ${a(unit)}.`, default: SERVICE_DEFAULTS.stopSignal }),
+    stopTimeoutSeconds: intBetween(1, MAX_SECONDS)
+      .optional()
+      .meta({ description: 'Seconds to wait after `stopSignal` before SIGKILL.', default: SERVICE_DEFAULTS.stopTimeoutSeconds }),
+    resources: z
+      .strictObject({
+        memory: z
+          .strictObject({
+            limit: z
+              .string()
+              .superRefine((value, ctx) => {
+                const problem = quantityProblem(value);
+                if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+              })
+              .optional()
+              .meta({ description: `Memory limit per ${unit}: an integer with an optional \`Ki\`, \`Mi\`, \`Gi\`, \`K\`, \`M\` or \`G\` suffix, e.g. \`256Mi\`.`, typeText: 'quantity' }),
+          })
+          .optional()
+          .meta({ description: 'Memory resources.' }),
+      })
+      .optional()
+      .meta({ description: 'Resource limits.' }),
+  };
+}
+
+export const ServiceDocumentSchema = z
+  .strictObject({
+    ...workloadShape('service', 'instance'),
     scale: intBetween(0, MAX_SCALE).optional().meta({ description: 'Number of instances to keep running; 0 stops them all.', default: SERVICE_DEFAULTS.scale }),
     ports: z
       .array(
@@ -235,28 +268,6 @@ export const ServiceDocumentSchema = z
       .array(dnsLabel().meta({ typeText: 'DNS label' }))
       .optional()
       .meta({ description: 'Services in the same namespace that must have a ready instance before this one starts. No duplicates, not the service itself.', typeText: 'list of DNS label' }),
-    stopSignal: z.enum(STOP_SIGNALS).optional().meta({ description: 'Signal sent to stop an instance.', default: SERVICE_DEFAULTS.stopSignal }),
-    stopTimeoutSeconds: intBetween(1, MAX_SECONDS)
-      .optional()
-      .meta({ description: 'Seconds to wait after `stopSignal` before SIGKILL.', default: SERVICE_DEFAULTS.stopTimeoutSeconds }),
-    resources: z
-      .strictObject({
-        memory: z
-          .strictObject({
-            limit: z
-              .string()
-              .superRefine((value, ctx) => {
-                const problem = quantityProblem(value);
-                if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
-              })
-              .optional()
-              .meta({ description: 'Memory limit per instance: an integer with an optional `Ki`, `Mi`, `Gi`, `K`, `M` or `G` suffix, e.g. `256Mi`.', typeText: 'quantity' }),
-          })
-          .optional()
-          .meta({ description: 'Memory resources.' }),
-      })
-      .optional()
-      .meta({ description: 'Resource limits.' }),
     image: z
       .string()
       .superRefine((_value, ctx) => {
@@ -278,7 +289,8 @@ export type ProbeDocument = z.output<typeof ProbeSchema>;
 type Plain = Record<string, unknown>;
 const isPlain = (value: unknown): value is Plain => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-function serviceRules(doc: unknown): FieldViolation[] {
+/** The cross-field rules every workload document shares (services and jobs). */
+export function workloadRules(doc: unknown): FieldViolation[] {
   const violations: FieldViolation[] = [];
   if (!isPlain(doc)) return violations;
   const add = (field: string, description: string) => violations.push({ field, description });
@@ -320,6 +332,13 @@ function serviceRules(doc: unknown): FieldViolation[] {
       if (Array.isArray(mount.keys) && new Set(mount.keys).size !== mount.keys.length) add(`${field}[${i}].keys`, 'lists a key twice');
     });
   }
+  return violations;
+}
+
+function serviceRules(doc: unknown): FieldViolation[] {
+  const violations = workloadRules(doc);
+  if (!isPlain(doc)) return violations;
+  const add = (field: string, description: string) => violations.push({ field, description });
   if (Array.isArray(doc.ports)) {
     const names = new Map<string, number>();
     const numbers = new Map<string, number>();

@@ -163,6 +163,11 @@ async function send(client: RuneClient, doc: CastDocument, dryRun: boolean): Pro
       const response = await client.castService({ service: doc.service, dryRun });
       return { result: response.result, json: response.service ? Service.toJSON(response.service) : {}, service: response.service };
     }
+    case 'job': {
+      const { Job } = await import('../../../shared/gen/rune/v1/job.js');
+      const response = await client.castJob({ job: doc.job, dryRun });
+      return { result: response.result, json: response.job ? Job.toJSON(response.job) : {} };
+    }
     case 'secret': {
       // The response never holds values; neither does what is printed.
       const { Secret } = await import('../../../shared/gen/rune/v1/secret.js');

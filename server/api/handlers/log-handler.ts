@@ -46,12 +46,12 @@ async function serveLogs(store: Store, options: LogHandlerOptions, req: StreamLo
     discover: targets.discover,
     pollMs: options.pollMs,
     discoverMs: options.discoverMs,
-    write: (lines) => send(call, lines, ctx.signal, stallMs),
+    write: (lines) => sendLogLines(call, lines, ctx.signal, stallMs),
   });
 }
 
 /** Writes one message; when grpc-js buffers enough, waits for 'drain' (at most `stallMs`). */
-async function send(call: ServerWritableStream<StreamLogsRequest, StreamLogsResponse>, lines: SourcedLine[], signal: AbortSignal, stallMs: number): Promise<void> {
+export async function sendLogLines(call: ServerWritableStream<unknown, unknown>, lines: SourcedLine[], signal: AbortSignal, stallMs: number): Promise<void> {
   if (signal.aborted) return;
   const message = StreamLogsResponse.fromPartial({ lines: lines.map((l) => ({ instance: l.instance, text: l.text, time: l.time })) });
   if (call.write(message)) return;

@@ -156,10 +156,19 @@ export class DriverPool {
    */
   async unary(options: UnaryOptions): Promise<UnaryRun> {
     const used = Math.min(this.workers.length, options.concurrency);
+    const share = (total: number, w: number) => Math.floor(total / used) + (w < total % used ? 1 : 0);
+    let offset = 0;
     const jobs = Array.from({ length: used }, (_, w) => {
-      const share = (total: number) => Math.floor(total / used) + (w < total % used ? 1 : 0);
-      const bodies = (Array.isArray(options.bodies[0]) ? (options.bodies as Uint8Array[][])[w]! : (options.bodies as Uint8Array[])).map((b) => Buffer.from(b).toString('base64'));
-      return { type: 'unary', target: options.target, path: options.path, metadata: options.metadata ?? [], bodies, calls: share(options.calls), concurrency: share(options.concurrency) };
+      let list = Array.isArray(options.bodies[0]) ? (options.bodies as Uint8Array[][])[w]! : (options.bodies as Uint8Array[]);
+      if (!Array.isArray(options.bodies[0])) {
+        // A shared list: each worker starts where the previous one's calls end, so together they
+        // send the list in order (a seed of n bodies with n calls sends each once).
+        const at = offset % list.length;
+        list = [...list.slice(at), ...list.slice(0, at)];
+        offset += share(options.calls, w);
+      }
+      const bodies = list.map((b) => Buffer.from(b).toString('base64'));
+      return { type: 'unary', target: options.target, path: options.path, metadata: options.metadata ?? [], bodies, calls: share(options.calls, w), concurrency: share(options.concurrency, w) };
     });
     const replies = await Promise.all(jobs.map((job, w) => this.request(w, job, options.timeoutMs)));
     const latencies: number[] = [];

@@ -4,10 +4,12 @@
  */
 import type { Scenario } from '../lib/scenario.js';
 import { durableWrites } from './durable-writes.js';
+import { list } from './list.js';
+import { pointReads } from './point-reads.js';
 import { restVsGrpc } from './rest-vs-grpc.js';
 import { restartLatency } from './restart-latency.js';
 import { spawnFloor } from './spawn-floor.js';
 import { supervisionMemory } from './supervision-memory.js';
 import { workloadStart } from './workload-start.js';
 
-export const scenarios: readonly Scenario[] = [spawnFloor, workloadStart, supervisionMemory, restartLatency, restVsGrpc, durableWrites];
+export const scenarios: readonly Scenario[] = [spawnFloor, workloadStart, supervisionMemory, restartLatency, restVsGrpc, durableWrites, pointReads, list];

@@ -10,6 +10,7 @@ import { restVsGrpc } from './rest-vs-grpc.js';
 import { restartLatency } from './restart-latency.js';
 import { spawnFloor } from './spawn-floor.js';
 import { supervisionMemory } from './supervision-memory.js';
+import { watchFanout } from './watch-fanout.js';
 import { workloadStart } from './workload-start.js';
 
-export const scenarios: readonly Scenario[] = [spawnFloor, workloadStart, supervisionMemory, restartLatency, restVsGrpc, durableWrites, pointReads, list];
+export const scenarios: readonly Scenario[] = [spawnFloor, workloadStart, supervisionMemory, restartLatency, restVsGrpc, durableWrites, pointReads, list, watchFanout];

@@ -101,11 +101,11 @@ describe('parseCastFile', () => {
   });
 
   const documentRules: Array<{ rule: string; text: string; error: string }> = [
-    { rule: 'a document is a mapping', text: '- service: {}\n', error: 'web.yml:1:1: document 1: a document must be a mapping with exactly one top-level key: service, services, secret, secrets, configmap, configmaps' },
-    { rule: 'a document is not a bare scalar', text: 'web\n', error: 'web.yml:1:1: document 1: a document must be a mapping with exactly one top-level key: service, services, secret, secrets, configmap, configmaps' },
+    { rule: 'a document is a mapping', text: '- service: {}\n', error: 'web.yml:1:1: document 1: a document must be a mapping with exactly one top-level key: service, services, job, jobs, secret, secrets, configmap, configmaps' },
+    { rule: 'a document is not a bare scalar', text: 'web\n', error: 'web.yml:1:1: document 1: a document must be a mapping with exactly one top-level key: service, services, job, jobs, secret, secrets, configmap, configmaps' },
     { rule: 'a document has one key', text: 'service:\n  name: web\n  command: x\nname: api\n', error: 'web.yml:4:1: document 1: a document has exactly one top-level key, found "service", "name": indent the fields under "service:" or start a new document with "---"' },
-    { rule: 'the key is a known kind', text: 'deployment:\n  name: web\n', error: 'web.yml:1:1: document 1: unknown kind "deployment"; a document starts with one of: service, services, secret, secrets, configmap, configmaps' },
-    { rule: 'a misspelt kind gets a hint', text: 'servce:\n  name: web\n', error: 'web.yml:1:1: document 1: unknown kind "servce"; a document starts with one of: service, services, secret, secrets, configmap, configmaps; did you mean "service"?' },
+    { rule: 'the key is a known kind', text: 'deployment:\n  name: web\n', error: 'web.yml:1:1: document 1: unknown kind "deployment"; a document starts with one of: service, services, job, jobs, secret, secrets, configmap, configmaps' },
+    { rule: 'a misspelt kind gets a hint', text: 'servce:\n  name: web\n', error: 'web.yml:1:1: document 1: unknown kind "servce"; a document starts with one of: service, services, job, jobs, secret, secrets, configmap, configmaps; did you mean "service"?' },
     { rule: 'service holds one object', text: 'service:\n  - name: web\n', error: 'web.yml:1:1: document 1: service: holds one service; use "services:" for a list' },
     { rule: 'services holds a list', text: 'services:\n  name: web\n', error: 'web.yml:1:1: document 1: services: must be a list of service objects ("- name: ..."); use "service:" for a single one' },
     { rule: 'service is not empty', text: 'service:\n', error: 'web.yml:1:1: document 1: service: is empty; give the service\'s fields under it, indented' },

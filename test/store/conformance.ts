@@ -477,6 +477,30 @@ export function storeConformance(name: string, open: OpenStore): void {
         expect(paged.sort()).to.deep.equal(['s01', 's03', 's05', 's07', 's09', 's11']);
       });
 
+      it('lists newest key first with reverse, paging backwards through every item once', async function () {
+        for (let i = 0; i < 7; i++) await store.create('services', aService({ name: `s${i}`, namespace: 'dev' }));
+        await store.create('services', aService({ name: 'zz', namespace: 'dev2' }));
+        const seen: string[] = [];
+        let token = '';
+        for (let page = 0; page < 10; page++) {
+          const result = await store.list('services', { namespace: 'dev', limit: 3, continueToken: token, reverse: true });
+          seen.push(...result.items.map((o) => metaOf(o).name));
+          token = result.continueToken;
+          if (!token) break;
+        }
+        expect(seen).to.deep.equal(['s6', 's5', 's4', 's3', 's2', 's1', 's0']);
+      });
+
+      it('fills pages with only the objects a match function accepts', async function () {
+        for (let i = 0; i < 10; i++) await store.create('services', aService({ name: `s${i}`, scale: i }));
+        const even = (o: StoredObject) => ((o as ReturnType<typeof aService>).spec!.scale % 2 === 0);
+        const first = await store.list('services', { limit: 2, match: even });
+        expect(namesOf(first.items)).to.deep.equal(['s0', 's2']);
+        const rest = await store.list('services', { limit: 10, match: even, continueToken: first.continueToken });
+        expect(namesOf(rest.items)).to.deep.equal(['s4', 's6', 's8']);
+        expect(rest.continueToken).to.equal('');
+      });
+
       it("returns the store revision at read time", async function () {
         expect((await store.list('services')).revision).to.equal(0);
         await store.create('services', aService({ name: 'a' }));

@@ -269,6 +269,32 @@ for (const backend of storeBackends) {
       expect(Service.decode(event!.encoded)).to.deep.equal(last);
     });
 
+    describe('recent (history first, then live)', function () {
+      it('returns the newest matching events oldest first, and a revision to continue from without gap or repeat', async function () {
+        for (let i = 0; i < 6; i++) await store.create('services', aService({ name: `s${i}`, namespace: i % 2 === 0 ? 'dev' : 'prod' }));
+        await store.create('namespaces', aNamespace({ name: 'dev' }));
+        const recent = await store.recent({ kind: 'services', namespace: 'dev', limit: 2 });
+        expect(recent.events.map((e) => e.name)).to.deep.equal(['s2', 's4']);
+        expect(recent.revision).to.equal(7);
+        const matched = await store.recent({ kind: 'services', limit: 10, match: (e) => e.name !== 's3' });
+        expect(matched.events.map((e) => e.name)).to.deep.equal(['s0', 's1', 's2', 's4', 's5']);
+        expect((await store.recent({ limit: 0 })).events).to.deep.equal([]);
+
+        const watcher = watch(store, { kind: 'services', fromRevision: recent.revision });
+        await store.create('services', aService({ name: 'later' }));
+        const [next] = await take(watcher, 1);
+        expect([next!.revision, next!.name]).to.deep.equal([8, 'later']);
+      });
+
+      it('stops at the retained log', async function () {
+        const small = await openStore({ retainEvents: 5, retainMs: 0, compactEveryMs: 0 });
+        await createServices(small, 20);
+        await small.compact();
+        const recent = await small.recent({ limit: 100 });
+        expect(revisionsOf(recent.events)).to.deep.equal(range(16, 20));
+      });
+    });
+
     describe('too old', function () {
       it('a watch from a compacted revision fails with OUT_OF_RANGE telling to list again', async function () {
         const small = await openStore({ retainEvents: 5, retainMs: 0, compactEveryMs: 0 });

@@ -4,6 +4,7 @@
  */
 import { Namespace } from '../../shared/gen/rune/v1/namespace.js';
 import { Service } from '../../shared/gen/rune/v1/service.js';
+import { Job } from '../../shared/gen/rune/v1/job.js';
 
 export interface ServiceFixture {
   name?: string;
@@ -41,4 +42,36 @@ export interface NamespaceFixture {
 
 export function aNamespace(fixture: NamespaceFixture = {}): Namespace {
   return Namespace.fromPartial({ metadata: { name: fixture.name ?? 'dev', labels: { ...fixture.labels } } });
+}
+
+export interface JobFixture {
+  name?: string;
+  /** Default 'dev'. */
+  namespace?: string;
+  command?: string;
+  args?: string[];
+  schedule?: string;
+  timezone?: string;
+  concurrencyPolicy?: string;
+  backoffLimit?: number;
+  activeDeadlineSeconds?: number;
+  env?: Record<string, string>;
+  labels?: Record<string, string>;
+}
+
+export function aJob(fixture: JobFixture = {}): Job {
+  return Job.fromPartial({
+    metadata: { name: fixture.name ?? 'batch', namespace: fixture.namespace ?? 'dev', labels: { ...fixture.labels } },
+    spec: {
+      runtime: 'process',
+      command: fixture.command ?? '/usr/bin/true',
+      args: fixture.args ?? [],
+      env: { ...fixture.env },
+      schedule: fixture.schedule ?? '',
+      timezone: fixture.timezone ?? '',
+      concurrencyPolicy: fixture.concurrencyPolicy ?? '',
+      backoffLimit: fixture.backoffLimit,
+      activeDeadlineSeconds: fixture.activeDeadlineSeconds,
+    },
+  });
 }

@@ -1,0 +1,104 @@
+/**
+ * Scenario 10: store scale. A data dir holding 1,000,000 objects (20,000 with --quick), seeded
+ * in this process straight through the store (server/store/level-store.ts, commits of big
+ * batches, unsynced, closed cleanly: much faster than RPCs), then the real runed started on it,
+ * orchestrator on, once per repetition. Measured: spawn → first `GET /readyz` answered 200, and
+ * RSS at rest (once runed's controllers have nothing queued and 2 s more have passed).
+ * Goals: ready in < 5 s; RSS < 300 MB. No reference: the goals are absolute.
+ *
+ * The objects: scale-0 process services (so nothing gets started), 10,000 per namespace, plus
+ * their namespaces, as runed itself would store them (finalizer included).
+ */
+import { join } from 'node:path';
+import { Namespace } from '../../../shared/gen/rune/v1/namespace.js';
+import { SERVICE_FINALIZER } from '../../../server/domain/finalizers.js';
+import { openLevelStore } from '../../../server/store/level-store.js';
+import type { WriteOp } from '../../../server/store/store.js';
+import { vmKb } from '../lib/proc.js';
+import { repeat } from '../lib/repeat.js';
+import { launchRuned } from '../lib/runed-launcher.js';
+import { waitControllersIdle } from '../lib/runed-metrics.js';
+import type { Scenario, ScenarioContext } from '../lib/scenario.js';
+import { benchService, round } from '../lib/store-sides.js';
+import { sleep, waitFor } from '../lib/wait.js';
+
+const PER_NAMESPACE = 10_000;
+const BATCH = 5_000;
+
+/** Seeds `count` services (and their namespaces) into a fresh store at `dataDir`; returns ms. */
+async function seed(dataDir: string, count: number): Promise<number> {
+  const t0 = performance.now();
+  // Keep only a few events: the log of a million creates is not what a long-running runed holds.
+  const store = await openLevelStore(join(dataDir, 'store'), { sync: false, compactEveryMs: 0, retainEvents: 1000, retainMs: 0 });
+  try {
+    const namespaces = Math.ceil(count / PER_NAMESPACE);
+    const nsName = (i: number) => `scale-${String(i).padStart(4, '0')}`;
+    await store.commit(Array.from({ length: namespaces }, (_, i): WriteOp => ({ op: 'create', kind: 'namespaces', object: Namespace.fromPartial({ metadata: { name: nsName(i) } }) })));
+    const inFlight: Promise<unknown>[] = [];
+    for (let start = 0; start < count; start += BATCH) {
+      const ops: WriteOp[] = [];
+      for (let i = start; i < Math.min(count, start + BATCH); i++) {
+        const service = benchService(nsName(Math.floor(i / PER_NAMESPACE)), `s${String(i % PER_NAMESPACE).padStart(5, '0')}`, 0);
+        service.metadata!.finalizers = [SERVICE_FINALIZER];
+        ops.push({ op: 'create', kind: 'services', object: service });
+      }
+      inFlight.push(store.commit(ops));
+      // A few commits queued at once: the store's commit loop takes them as one group.
+      if (inFlight.length >= 4) await Promise.all(inFlight.splice(0));
+    }
+    await Promise.all(inFlight);
+    await store.compact();
+  } finally {
+    await store.close();
+  }
+  return performance.now() - t0;
+}
+
+export const storeScale: Scenario = {
+  name: 'store-scale',
+  title: 'store scale — runed on a data dir of many objects',
+  issue: 10,
+  async run(ctx: ScenarioContext) {
+    const count = ctx.mode === 'quick' ? 20_000 : 1_000_000;
+    const dir = join(ctx.dir, 'runed');
+    const dataDir = join(dir, 'data');
+    const seedMs = await seed(dataDir, count);
+    ctx.log(`seeded ${count.toLocaleString('en')} services in ${(seedMs / 1000).toFixed(1)} s`);
+    const readyMs: number[] = [];
+    const rssMb: number[] = [];
+    const idleMs: number[] = [];
+    const peakMb: number[] = [];
+    const retried = await repeat(ctx, async (rep) => {
+      const t0 = performance.now();
+      const runed = await launchRuned({ tag: `${ctx.tag}/runed-${rep}`, dir, cpuProfileDir: ctx.cpuProfileDir, timeoutMs: 180_000 });
+      try {
+        await waitFor('runed /readyz to answer 200', async () => (await fetch(`http://${runed.httpAddr}/readyz`)).status === 200, { timeoutMs: 180_000, everyMs: 10, deadline: ctx.deadline });
+        const ready = performance.now() - t0;
+        const idle = await waitControllersIdle(runed.httpAddr, 180_000);
+        await sleep(2_000);
+        const rss = (vmKb(runed.pid, 'VmRSS') ?? Number.NaN) / 1024;
+        readyMs.push(ready);
+        idleMs.push(ready + idle);
+        rssMb.push(rss);
+        peakMb.push((vmKb(runed.pid, 'VmHWM') ?? Number.NaN) / 1024);
+        ctx.log(`rep ${rep + 1}: ready in ${ready.toFixed(0)} ms (serving log line at ${runed.startMs.toFixed(0)} ms), controllers idle at ${(ready + idle).toFixed(0)} ms, RSS ${rss.toFixed(1)} MB (peak ${peakMb.at(-1)!.toFixed(1)} MB)`);
+      } finally {
+        await runed.stop();
+      }
+    });
+    const n = count.toLocaleString('en');
+    return {
+      figures: [
+        { label: `${n} objects: spawn → /readyz 200`, unit: 'ms', runed: readyMs, goal: { maxMedian: 5000, text: 'ready in < 5 s' } },
+        { label: `${n} objects: spawn → controllers idle (queues drained)`, unit: 'ms', runed: idleMs },
+        { label: `${n} objects: RSS at rest`, unit: 'MB', runed: rssMb, goal: { maxMedian: 300, text: 'RSS < 300 MB' } },
+        { label: `${n} objects: peak RSS (VmHWM) during start`, unit: 'MB', runed: peakMb },
+      ],
+      retried,
+      details: { objects: count, seedSeconds: round(seedMs / 1000, 1), readyMs: readyMs.map((v) => round(v, 0)), idleMs: idleMs.map((v) => round(v, 0)), rssMb: rssMb.map((v) => round(v, 1)), peakMb: peakMb.map((v) => round(v, 1)) },
+      notes: [
+        `Store scale: ${n} scale-0 services in ${Math.ceil(count / PER_NAMESPACE)} namespaces (${PER_NAMESPACE.toLocaleString('en')} each), seeded in-process through the store in ${(seedMs / 1000).toFixed(0)} s (batches of ${BATCH.toLocaleString('en')}, unsynced, event log compacted to 1,000); then the built runed started on that data dir with the orchestrator on, once per repetition. Ready: spawn → first /readyz 200. At rest: once rune_controller_queue_depth is 0, plus 2 s; RSS from /proc VmRSS.`,
+      ],
+    };
+  },
+};

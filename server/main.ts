@@ -11,7 +11,7 @@ import { hideBin } from 'yargs/helpers';
 import { runeVersion } from '../shared/version.js';
 import { checkRunedSettings, RUNED_FLAGS, type RunedSettings } from './config/runed-flags.js';
 import { ConfigError, configPathFromArgv, givenOnCommandLine, layeredDefaults, loadConfigFile, redacted, settingsFromEnv, type ResolvedSetting } from './config/runed-config.js';
-import { daemonStatus, printStatus } from './daemon/daemon-status.js';
+import { daemonStatus, printStatus, withLiveStatus } from './daemon/daemon-status.js';
 import { serviceFile, writeServiceFile } from './daemon/install-service.js';
 import { serve } from './daemon/serve.js';
 import { selfCommand, serveArgs } from './daemon/serve-args.js';
@@ -120,8 +120,8 @@ cli
         .option('output', { alias: 'o', choices: ['text', 'json'] as const, default: 'text' as const, describe: 'Output format' })
         .example('$0 status -o json', 'state, PID, addresses, version and uptime as JSON')
         .epilogue('Exit codes: 0 running, 3 not running (stopped or stale pidfile), 1 error.'),
-    (argv) => {
-      process.exit(printStatus(daemonStatus(dataDirOf(argv)), argv.output));
+    async (argv) => {
+      process.exit(printStatus(await withLiveStatus(daemonStatus(dataDirOf(argv))), argv.output));
     },
   )
   .command(

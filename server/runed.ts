@@ -56,6 +56,11 @@ import { DEFAULT_KEEP_VERSIONS, SecretVault } from './domain/secrets.js';
 import { Injector } from './orchestrator/injection.js';
 import { TokenService } from './auth/token-service.js';
 import { createLogger, type LogLevel } from './logger.js';
+import { SOCKET_FILE, startEventSocket, type EventSocket } from './events/event-socket.js';
+import { MAX_SOCKET_PATH } from './events/private-socket.js';
+import { compactionTask, DEFAULT_COMPACT_EVERY_MS, logCleanupTask } from './housekeeping/housekeeping-tasks.js';
+import { HousekeepingScheduler } from './housekeeping/scheduler.js';
+import type { LiveStatus } from './daemon/live-status.js';
 import { defaultKinds } from './store/kinds.js';
 import { openLevelStore, type LevelStoreOptions } from './store/level-store.js';
 import type { Store } from './store/store.js';
@@ -103,6 +108,16 @@ export interface RunedOptions {
    * off when neither is set, and then the SDK is never loaded). `exportDelayMs`: see tracing.ts.
    */
   tracing?: { endpoint?: string; exportDelayMs?: number };
+  /**
+   * The local event socket (server/events): `enabled` (`--event-socket`, default true) and
+   * `path` (`--event-socket-path`, default <dataDir>/runed.sock).
+   */
+  eventSocket?: { enabled?: boolean; path?: string };
+  /**
+   * Housekeeping periods (server/housekeeping; tests shorten them). Event-log compaction runs
+   * every `store.compactEveryMs` (default 30 s; 0: never).
+   */
+  housekeeping?: { logCleanupEveryMs?: number; logCleanupFirstRunMs?: number; logGraceMs?: number };
 }
 
 export interface Runed {
@@ -122,6 +137,10 @@ export interface Runed {
   bootstrapTokenFile: string | undefined;
   /** The TLS material in use (reload events, current certificate); undefined when plaintext. */
   tls: TlsMaterial | undefined;
+  /** The local event socket's path; undefined when it is off. */
+  eventSocket: string | undefined;
+  /** The periodic tasks (their last and next runs: `housekeeping.status()`). */
+  housekeeping: HousekeepingScheduler;
   /** Graceful stop: NOT_SERVING, end streams, drain calls, close the store. */
   stop(): Promise<void>;
 }
@@ -151,7 +170,8 @@ export async function startRuned(options: RunedOptions): Promise<Runed> {
     ? await (await import('./observability/tracing.js')).startTracing({ endpoint: otlpEndpoint, exportDelayMs: options.tracing?.exportDelayMs, version: runeVersion(), log })
     : undefined;
   runedMetrics.tracer = tracing;
-  const store = await openLevelStore(join(dataDir, 'store'), { kinds, ...options.store, metrics: runedMetrics }).catch(async (err: unknown) => {
+  // Compaction runs as a housekeeping task (visible in `runed status`), not on the store's own timer.
+  const store = await openLevelStore(join(dataDir, 'store'), { kinds, ...options.store, compactEveryMs: 0, metrics: runedMetrics }).catch(async (err: unknown) => {
     await tracing?.stop();
     tls?.close();
     throw err;
@@ -165,6 +185,8 @@ export async function startRuned(options: RunedOptions): Promise<Runed> {
   let orchestrator: Orchestrator | undefined;
   let logIndexer: LogIndexer | undefined;
   let closeAccessControl: (() => Promise<void>) | undefined;
+  let eventSocket: EventSocket | undefined;
+  const housekeeping = new HousekeepingScheduler({ log: log.child({ component: 'housekeeping' }), metrics: runedMetrics });
   try {
     const tokens = await TokenService.open(store, join(dataDir, 'signing.key'));
     // Access control: built-in policies, RBAC from memory, the audit log, the rate limiter, and
@@ -264,6 +286,39 @@ export async function startRuned(options: RunedOptions): Promise<Runed> {
     });
 
     const bootstrapTokenFile = await bootstrap({ store, tokens, dataDir, grpcAddr, log, env: options.env });
+
+    const compactEveryMs = options.store?.compactEveryMs ?? DEFAULT_COMPACT_EVERY_MS;
+    if (compactEveryMs > 0) housekeeping.add(compactionTask(store, compactEveryMs));
+    const hk = options.housekeeping ?? {};
+    housekeeping.add(logCleanupTask({ store, dataDir, everyMs: hk.logCleanupEveryMs, firstRunMs: hk.logCleanupFirstRunMs, graceMs: hk.logGraceMs }));
+    housekeeping.start();
+    const eventSocketPath = options.eventSocket?.path ?? join(dataDir, SOCKET_FILE);
+    if (options.eventSocket?.path === undefined && Buffer.byteLength(eventSocketPath) > MAX_SOCKET_PATH) {
+      log.warn({ path: eventSocketPath }, 'the data dir path is too long for the local event socket: it is off; pass --event-socket-path with a shorter path');
+    } else if (options.eventSocket?.enabled !== false) {
+      const startedAt = new Date();
+      const httpAddr = gateway.addr;
+      const orch = orchestrator;
+      eventSocket = await startEventSocket({
+        path: eventSocketPath,
+        store,
+        log,
+        status: (): LiveStatus => ({
+          version: runeVersion(),
+          pid: process.pid,
+          startedAt: startedAt.toISOString(),
+          uptimeSeconds: Math.round((Date.now() - startedAt.getTime()) / 1000),
+          dataDir,
+          grpcAddr,
+          httpAddr,
+          revision: store.revision,
+          compactedRevision: store.compactedRevision,
+          ...(orch ? { supervised: orch.supervised, instances: orch.instances.size, services: orch.services.size } : {}),
+          eventSocket: { path: eventSocket?.path, connections: eventSocket?.connections ?? 0, subscriptions: eventSocket?.subscriptions ?? 0 },
+          housekeeping: housekeeping.status(),
+        }),
+      });
+    }
     for (const { definition } of apiServices) health.setStatus(definition.fullName, 'SERVING');
     health.setStatus('', 'SERVING');
     log.info({ grpcAddr, httpAddr: gateway.addr, dataDir, revision: store.revision, tls: tls ? (tls.mutual ? 'mutual' : 'server') : 'off' }, 'runed is serving');
@@ -273,6 +328,7 @@ export async function startRuned(options: RunedOptions): Promise<Runed> {
     const orch = orchestrator;
     const gw = gateway;
     const gwSocket = gatewaySocket;
+    const events = eventSocket;
     return {
       grpcAddr,
       httpAddr: gw.addr,
@@ -283,11 +339,15 @@ export async function startRuned(options: RunedOptions): Promise<Runed> {
       orchestrator: orch,
       bootstrapTokenFile,
       tls,
+      eventSocket: events?.path,
+      housekeeping,
       stop: () =>
         (stopping ??= (async () => {
           health.setStatus('', 'NOT_SERVING');
           for (const { definition } of apiServices) health.setStatus(definition.fullName, 'NOT_SERVING');
           stopRequested = true;
+          await events?.close(); // subscribers get an UNAVAILABLE line with their resume revision
+          await housekeeping.stop();
           await gw.close(); // REST streams end with an UNAVAILABLE frame, unary calls finish
           shutdown.abort();
           await drain(srv);
@@ -304,6 +364,8 @@ export async function startRuned(options: RunedOptions): Promise<Runed> {
         })()),
     };
   } catch (err) {
+    await eventSocket?.close();
+    await housekeeping.stop();
     await gateway?.close();
     server?.forceShutdown();
     await gatewaySocket?.cleanup();

@@ -52,6 +52,8 @@ export const RUNED_FLAGS: readonly RunedFlag[] = [
   { name: 'insecure-listen', type: 'boolean', default: false, env: 'RUNE_INSECURE_LISTEN', secret: false, describe: 'Allow plaintext on a non-loopback address (only behind a trusted network or a TLS proxy)' },
   { name: 'rate-limit', type: 'string', default: `${DEFAULT_RATE_LIMIT_PER_MINUTE}/min`, env: 'RUNE_RATE_LIMIT', secret: false, describe: "Calls per subject (per address for calls without one), token bucket with a minute's worth of burst: N/min, N/s or N/h; 0 turns it off" },
   { name: 'audit-retention-days', type: 'number', default: 30, env: 'RUNE_AUDIT_RETENTION_DAYS', secret: false, describe: 'Days the audit log keeps its entries (<data-dir>/audit)' },
+  { name: 'event-socket', type: 'boolean', default: true, env: 'RUNE_EVENT_SOCKET', secret: false, describe: 'Serve run events and status as JSON lines on a local Unix socket (mode 0600: its file permissions are the authentication, no token); --no-event-socket turns it off' },
+  { name: 'event-socket-path', type: 'string', env: 'RUNE_EVENT_SOCKET_PATH', defaultDescription: '<data-dir>/runed.sock', secret: false, path: true, describe: 'Where the local event socket is created (its directory should not be writable by others)' },
 ];
 
 /** The effective settings, keyed by flag name. */

@@ -17,6 +17,8 @@ export interface PidRecord {
   version: string;
   /** ISO 8601. */
   startedAt: string;
+  /** The local event socket's path (absent when it is off): `runed status` asks it for the live status. */
+  eventSocket?: string;
 }
 
 export const PIDFILE = 'runed.pid';

@@ -57,6 +57,7 @@ export async function serve(s: RunedSettings): Promise<void> {
       audit: { retainMs: (s['audit-retention-days'] as number) * 86_400_000 },
       tls: tlsCert !== undefined && tlsKey !== undefined ? { certFile: tlsCert, keyFile: tlsKey, clientCaFile: s['client-ca'] as string | undefined } : undefined,
       insecureListen: s['insecure-listen'] as boolean,
+      eventSocket: { enabled: s['event-socket'] as boolean, path: s['event-socket-path'] === undefined ? undefined : resolve(s['event-socket-path'] as string) },
     });
   } catch (err) {
     const code = err instanceof AddressInUseError ? 2 : 1;
@@ -72,6 +73,7 @@ export async function serve(s: RunedSettings): Promise<void> {
     httpAddr: runed.httpAddr,
     version: runeVersion(),
     startedAt: new Date().toISOString(),
+    eventSocket: runed.eventSocket,
   });
   if (runed.bootstrapTokenFile) {
     process.stderr.write(`runed: first start: admin token written to ${runed.bootstrapTokenFile}; the rune CLI is configured to use it\n`);

@@ -19,8 +19,12 @@
  * | rune_controller_reconcile_errors_total | counter | queue |
  * | rune_instances | gauge | phase |
  * | rune_instance_restarts_total | counter | |
+ * | rune_housekeeping_runs_total | counter | task, result (ok, error) |
+ * | rune_housekeeping_last_run_timestamp_seconds | gauge | task (when its last run ended) |
+ * | rune_housekeeping_duration_seconds | histogram | task |
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { HousekeepingMetrics } from '../housekeeping/scheduler.js';
 import type { OrchestratorMetrics } from '../orchestrator/orchestrator.js';
 import type { QueueObserver } from '../orchestrator/work-queue.js';
 import type { StoreMetrics } from '../store/store-metrics.js';
@@ -33,7 +37,7 @@ export interface RpcMetrics {
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
-export class RunedMetrics implements RpcMetrics, StoreMetrics, OrchestratorMetrics {
+export class RunedMetrics implements RpcMetrics, StoreMetrics, OrchestratorMetrics, HousekeepingMetrics {
   private readonly rpcs: Counter<'method' | 'code'>;
   private readonly rpcDuration: Histogram<'method' | 'code'>;
   private readonly batchSeconds: Histogram;
@@ -43,6 +47,9 @@ export class RunedMetrics implements RpcMetrics, StoreMetrics, OrchestratorMetri
   private readonly reconcileSeconds: Histogram<'queue'>;
   private readonly reconcileErrors: Counter<'queue'>;
   private readonly restarts: Counter;
+  private readonly housekeepingRuns: Counter<'task' | 'result'>;
+  private readonly housekeepingLastRun: Gauge<'task'>;
+  private readonly housekeepingSeconds: Histogram<'task'>;
   private readonly queues: { readonly name: string; readonly length: number }[] = [];
   private subscribers: (() => number) | undefined;
   private instances: (() => Iterable<{ status?: { phase: string } }>) | undefined;
@@ -87,6 +94,9 @@ export class RunedMetrics implements RpcMetrics, StoreMetrics, OrchestratorMetri
       },
     });
     this.restarts = new Counter({ name: 'rune_instance_restarts_total', help: 'Restarts scheduled by the restart policy after an instance exited.', registers });
+    this.housekeepingRuns = new Counter({ name: 'rune_housekeeping_runs_total', help: 'Housekeeping task runs, by task and result (ok, error).', labelNames: ['task', 'result'], registers });
+    this.housekeepingLastRun = new Gauge({ name: 'rune_housekeeping_last_run_timestamp_seconds', help: 'When the last run of a housekeeping task ended (Unix time).', labelNames: ['task'], registers });
+    this.housekeepingSeconds = new Histogram({ name: 'rune_housekeeping_duration_seconds', help: 'Duration of housekeeping task runs.', labelNames: ['task'], buckets: LATENCY_BUCKETS, registers });
   }
 
   /** Where `rune_store_watch_subscribers` is read from. */
@@ -136,5 +146,15 @@ export class RunedMetrics implements RpcMetrics, StoreMetrics, OrchestratorMetri
 
   restarted(): void {
     this.restarts.inc();
+  }
+
+  taskAdded(task: string): void {
+    for (const result of ['ok', 'error']) this.housekeepingRuns.inc({ task, result }, 0);
+  }
+
+  taskRan(task: string, result: 'ok' | 'error', seconds: number, endedAtMs: number): void {
+    this.housekeepingRuns.inc({ task, result });
+    this.housekeepingLastRun.set({ task }, endedAtMs / 1000);
+    this.housekeepingSeconds.observe({ task }, seconds);
   }
 }

@@ -8,17 +8,29 @@
  * most `retries` times in a row (the count resets whenever a message arrives); "too old" is
  * recoverable — relist, then watch from the list's revision; anything else is permanent — throw.
  *
- * follow-services.ts and follow-instances.ts bind this to one kind's list and watch RPCs.
+ * follow-services.ts and follow-instances.ts bind this to one kind's list and watch RPCs;
+ * follow-runs.ts binds it to ListRuns and WatchRuns (whose messages have the same shape: events
+ * with a revision each, and a progress revision).
  */
 import { RuneError, type CodeName } from '../../shared/errors.js';
-import type { WatchEvent, WatchResponse } from '../../shared/gen/rune/v1/watch_service.js';
+import type { WatchCanceled, WatchEvent } from '../../shared/gen/rune/v1/watch_service.js';
 import { abortableSleep, backoffDelay, DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry-policy.js';
 
+/**
+ * One message of a watch stream: events in revision order (each revision is one change), the
+ * revision the stream has been brought up to, and watches the server ended (WatchResponse).
+ */
+export interface WatchMessage<E extends { revision: number }> {
+  events: E[];
+  revision: number;
+  canceled?: WatchCanceled[];
+}
+
 /** What every follow takes besides the kind's own list and watch calls. */
-export interface FollowCallbacks<T> {
+export interface FollowCallbacks<T, E extends { revision: number } = WatchEvent> {
   /** Deliver events after this revision (the initial list's). */
   fromRevision: number;
-  onEvent(event: WatchEvent): void;
+  onEvent(event: E): void;
   /** After a relist (the watch was too old): the current objects and the list's revision. */
   onRelist?(items: T[], revision: number): void;
   /** Told before each reconnect, e.g. to print a notice. */
@@ -29,17 +41,17 @@ export interface FollowCallbacks<T> {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
-export interface FollowWatchOptions<T> extends FollowCallbacks<T> {
+export interface FollowWatchOptions<T, E extends { revision: number } = WatchEvent> extends FollowCallbacks<T, E> {
   /** Every current object and the revision of the list (called after OUT_OF_RANGE). */
   list(): Promise<{ items: T[]; revision: number }>;
   /** Opens the kind's watch stream after `fromRevision`; must end quietly when `signal` aborts. */
-  watch(fromRevision: number, signal: AbortSignal | undefined): AsyncIterable<WatchResponse>;
+  watch(fromRevision: number, signal: AbortSignal | undefined): AsyncIterable<WatchMessage<E>>;
 }
 
 const RESUMABLE: ReadonlySet<CodeName> = new Set(['UNAVAILABLE', 'RESOURCE_EXHAUSTED', 'INTERNAL']);
 
 /** Follows changes until `signal` aborts (resolves) or a permanent error (rejects with a RuneError). */
-export async function followWatch<T>(options: FollowWatchOptions<T>): Promise<void> {
+export async function followWatch<T, E extends { revision: number } = WatchEvent>(options: FollowWatchOptions<T, E>): Promise<void> {
   const { signal } = options;
   const policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
   const sleep = options.sleep ?? abortableSleep;
@@ -57,7 +69,7 @@ export async function followWatch<T>(options: FollowWatchOptions<T>): Promise<vo
       }
       for await (const message of options.watch(revision, signal)) {
         failures = 0;
-        for (const canceled of message.canceled) {
+        for (const canceled of message.canceled ?? []) {
           throw new RuneError((canceled.code || 'UNKNOWN') as CodeName, canceled.message || 'the server ended the watch');
         }
         for (const event of message.events) {

@@ -1,4 +1,4 @@
-/** The delete loop `rune secret delete` and `rune configmap delete` share. */
+/** The delete loop `rune secret delete`, `rune configmap delete` and `rune runs delete` share. */
 import type { RuneClient } from '../api/rune-client.js';
 import type { RunState } from './action.js';
 import type { GlobalArgs } from './global-options.js';
@@ -12,7 +12,7 @@ export interface DeleteEachArgs extends GlobalArgs {
 export async function deleteEach(
   argv: DeleteEachArgs,
   state: RunState,
-  kind: 'secret' | 'configmap',
+  kind: 'secret' | 'configmap' | 'run',
   remove: (client: RuneClient, namespace: string, name: string) => Promise<unknown>,
 ): Promise<void> {
   const { withSession } = await import('./session.js');

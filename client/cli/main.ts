@@ -25,6 +25,7 @@ import { namespaceCommand } from './commands/namespace.js';
 import { configMapCommand } from './commands/configmap.js';
 import { secretCommand } from './commands/secret.js';
 import { restartCommand } from './commands/restart.js';
+import { runsCommand } from './commands/runs.js';
 import { scaleCommand } from './commands/scale.js';
 import { versionCommand } from './commands/version.js';
 import { whoamiCommand } from './commands/whoami.js';
@@ -43,7 +44,7 @@ const args = rawArgs.includes('--get-yargs-completions') ? rawArgs : rawArgs.map
 
 const cli: Argv<GlobalArgs> = (yargs(args) as unknown as Argv)
   .scriptName('rune')
-  .usage('rune <command> [options]\n\nThe Rune CLI: cast services onto runed; list, watch, scale, restart and delete them; read their logs and exec into their instances.')
+  .usage('rune <command> [options]\n\nThe Rune CLI: cast services and jobs onto runed; list, watch, scale, restart and delete them; read their logs and exec into their instances; start runs of jobs and watch them live.')
   .options(globalOptions)
   .command(castCommand)
   .command(lintCommand)
@@ -53,6 +54,7 @@ const cli: Argv<GlobalArgs> = (yargs(args) as unknown as Argv)
   .command(scaleCommand)
   .command(restartCommand)
   .command(logsCommand)
+  .command(runsCommand)
   .command(execCommand)
   .command(namespaceCommand)
   .command(secretCommand)

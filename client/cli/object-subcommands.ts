@@ -55,7 +55,7 @@ export function listSubcommand<T>(options: ListSubcommandOptions<T>): CommandMod
 }
 
 export interface DeleteSubcommandOptions {
-  kind: 'secret' | 'configmap';
+  kind: 'secret' | 'configmap' | 'run';
   describe: string;
   namesDescribe: string;
   examples: [string, string][];

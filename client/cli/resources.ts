@@ -8,15 +8,16 @@ export const RESOURCES = {
   services: ['services', 'service', 'svc'],
   instances: ['instances', 'instance', 'inst'],
   namespaces: ['namespaces', 'namespace', 'ns'],
+  jobs: ['jobs', 'job'],
 } as const;
 
 export type ResourceKind = keyof typeof RESOURCES;
 
 /** The kinds each resource-taking command accepts (also what shell completion offers). */
 export const COMMAND_KINDS = {
-  get: ['services', 'instances', 'namespaces'],
-  describe: ['services', 'instances', 'namespaces'],
-  delete: ['services', 'namespaces'],
+  get: ['services', 'instances', 'namespaces', 'jobs'],
+  describe: ['services', 'instances', 'namespaces', 'jobs'],
+  delete: ['services', 'namespaces', 'jobs'],
 } as const satisfies Record<string, readonly ResourceKind[]>;
 
 /** The resource kind named by `word` (any of its forms); UsageError listing the forms otherwise. */

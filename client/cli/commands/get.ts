@@ -1,6 +1,7 @@
 /**
- * `rune get services|instances|namespaces [NAME]`: list or show, in any output format; `-w`
+ * `rune get services|instances|jobs|namespaces [NAME]`: list or show, in any output format; `-w`
  * follows changes after the list (services and instances), resuming across runed restarts.
+ * (Runs have their own command: `rune runs list|watch`.)
  */
 import type { Argv, CommandModule } from 'yargs';
 import type { WatchEvent } from '../../../shared/gen/rune/v1/watch_service.js';
@@ -21,13 +22,13 @@ export interface GetArgs extends GlobalArgs {
 
 export const getCommand: CommandModule<GlobalArgs, GetArgs> = {
   command: 'get <resource> [name]',
-  describe: 'List services, instances or namespaces, or show one',
+  describe: 'List services, instances, jobs or namespaces, or show one',
   builder: (y: Argv<GlobalArgs>) =>
     withHelp(
       y
-        .positional('resource', { type: 'string', describe: 'services (service, svc), instances (instance, inst) or namespaces (namespace, ns)', demandOption: true })
+        .positional('resource', { type: 'string', describe: 'services (service, svc), instances (instance, inst), jobs (job) or namespaces (namespace, ns)', demandOption: true })
         .positional('name', { type: 'string', describe: 'Show only this one (for instances: the instance ID)' })
-        .option('all-namespaces', { alias: 'A', type: 'boolean', default: false, describe: 'List services or instances of every namespace' })
+        .option('all-namespaces', { alias: 'A', type: 'boolean', default: false, describe: 'List services, instances or jobs of every namespace' })
         .option('watch', { alias: 'w', type: 'boolean', default: false, describe: 'After listing, print a row for each change until interrupted' })
         .option('selector', { alias: 'l', type: 'string', requiresArg: true, describe: 'Only objects with these labels: key=value[,key=value]' })
         .option('service', { type: 'string', requiresArg: true, describe: 'Instances: only those of this service' }),
@@ -38,6 +39,7 @@ export const getCommand: CommandModule<GlobalArgs, GetArgs> = {
         ['rune get services -w', 'List, then follow changes'],
         ['rune get instances --service web', 'The instances of service web: status, readiness, restarts, PID'],
         ['rune get inst -o wide -w', 'Instances with node, last exit and generation, following changes'],
+        ['rune get jobs', 'Jobs: schedule, suspended, active runs, last run, last and next schedule'],
         ['rune get ns', 'Namespaces'],
       ],
     ) as unknown as Argv<GetArgs>,
@@ -45,6 +47,7 @@ export const getCommand: CommandModule<GlobalArgs, GetArgs> = {
     const kind = resourceKind(argv.resource, COMMAND_KINDS.get);
     if (argv.name !== undefined && argv.allNamespaces) throw new UsageError('a NAME cannot be combined with -A/--all-namespaces: names are looked up in one namespace (-n)');
     if (kind === 'namespaces' && argv.watch) throw new UsageError('-w/--watch works for services and instances: use "rune get services -w" or "rune get instances -w"');
+    if (kind === 'jobs' && argv.watch) throw new UsageError('-w/--watch works for services and instances; to follow the runs of jobs, use "rune runs watch [--job NAME]"');
     if (kind !== 'instances' && argv.service !== undefined) throw new UsageError('--service applies to instances only: use "rune get instances --service NAME"');
     const { parseSelector, matchesSelector } = await import('../label-selector.js');
     const wanted = parseSelector(argv.selector ?? '');
@@ -70,6 +73,22 @@ export const getCommand: CommandModule<GlobalArgs, GetArgs> = {
       }
 
       const namespace = argv.allNamespaces ? '*' : connection.namespace;
+      if (kind === 'jobs') {
+        const { jobPrinter } = await import('../output/run-printers.js');
+        if (argv.name !== undefined) {
+          const { job } = await client.getJob({ namespace, name: argv.name });
+          out(formatOne(jobPrinter, job!, argv.output, options));
+          return;
+        }
+        const { listAll } = await import('../../api/follow-watch.js');
+        const { items: jobs } = await listAll(async (continueToken) => {
+          const page = await client.listJobs({ namespace, options: { limit: 500, continueToken, labelSelector: argv.selector ?? '' } });
+          return { items: page.jobs, continueToken: page.listMeta?.continueToken };
+        });
+        if (jobs.length === 0 && isTable(argv)) process.stderr.write(namespace === '*' ? 'No resources found.\n' : `No resources found in ${namespace} namespace.\n`);
+        else out(formatList(jobPrinter, jobs, argv.output, options));
+        return;
+      }
       if (kind === 'services') {
         if (argv.name !== undefined && !argv.watch) {
           const { service } = await client.getService({ namespace, name: argv.name });

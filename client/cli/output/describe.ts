@@ -6,8 +6,12 @@ import type { Instance, ProbeStatus } from '../../../shared/gen/rune/v1/instance
 import type { Namespace } from '../../../shared/gen/rune/v1/namespace.js';
 import type { ObjectMeta } from '../../../shared/gen/rune/v1/meta.js';
 import type { Probe, Service } from '../../../shared/gen/rune/v1/service.js';
+import type { Job } from '../../../shared/gen/rune/v1/job.js';
+import type { Run, RunAttempt } from '../../../shared/gen/rune/v1/run.js';
 import { formatLabels, lastExitText } from './printers.js';
 import { age, humanDuration } from './human-duration.js';
+import { progressText, runDuration, runPhase, runPrinter } from './run-printers.js';
+import { renderTable } from './table.js';
 
 type Line = [key: string, value: string] | [section: string];
 
@@ -146,4 +150,114 @@ export function describeNamespace(namespace: Namespace, services: number | undef
   const lines = metaLines(namespace.metadata, now, false);
   if (services !== undefined) lines.push({ indent: 0, line: ['Services', String(services)] });
   return render(lines);
+}
+
+/** Seconds as `3600s`, `<none>` when unset. */
+function secondsText(value: number | undefined): string {
+  return value === undefined ? NONE : `${value}s`;
+}
+
+/**
+ * A job: spec (command, schedule, policies and limits) and status (last and next schedule, the
+ * latest and the active runs). `recentRuns` (newest first), when given, are listed at the end.
+ */
+export function describeJob(job: Job, recentRuns: readonly Run[] | undefined, now: Date = new Date()): string {
+  const spec = job.spec;
+  const status = job.status;
+  const lines: Array<{ indent: number; line: Line }> = metaLines(job.metadata, now, true);
+  const env = Object.entries(spec?.env ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  lines.push(
+    { indent: 0, line: ['Spec'] },
+    { indent: 1, line: ['Runtime', spec?.runtime || NONE] },
+    { indent: 1, line: ['Command', spec?.command || NONE] },
+    { indent: 1, line: ['Args', spec?.args.length ? spec.args.map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(' ') : NONE] },
+    { indent: 1, line: ['Working Dir', spec?.workingDir || NONE] },
+    { indent: 1, line: ['Environment', env.length ? '' : NONE] },
+    ...env.map(([k, v]) => ({ indent: 2, line: [k, v] as Line })),
+    { indent: 1, line: ['Schedule', spec?.schedule || '<none> (runs once when cast, and on demand)'] },
+    { indent: 1, line: ['Time Zone', spec?.timezone || NONE] },
+    { indent: 1, line: ['Suspend', spec?.suspend ? 'yes' : 'no'] },
+    { indent: 1, line: ['Concurrency Policy', spec?.concurrencyPolicy || 'Allow'] },
+    { indent: 1, line: ['Backoff Limit', spec?.backoffLimit === undefined ? NONE : String(spec.backoffLimit)] },
+    { indent: 1, line: ['Active Deadline', secondsText(spec?.activeDeadlineSeconds)] },
+    { indent: 1, line: ['Starting Deadline', secondsText(spec?.startingDeadlineSeconds)] },
+    { indent: 1, line: ['TTL After Finished', secondsText(spec?.ttlSecondsAfterFinished)] },
+    { indent: 1, line: ['Successful Runs Kept', spec?.successfulRunsHistoryLimit === undefined ? NONE : String(spec.successfulRunsHistoryLimit)] },
+    { indent: 1, line: ['Failed Runs Kept', spec?.failedRunsHistoryLimit === undefined ? NONE : String(spec.failedRunsHistoryLimit)] },
+    { indent: 1, line: ['Stop Signal', spec?.stopSignal || NONE] },
+    { indent: 1, line: ['Stop Timeout', spec?.stopTimeoutSeconds ? `${spec.stopTimeoutSeconds}s` : NONE] },
+    { indent: 1, line: ['Memory Limit', spec?.resources?.memory?.limit || NONE] },
+    { indent: 0, line: ['Status'] },
+    { indent: 1, line: ['Last Schedule', timeText(status?.lastScheduleTime, now)] },
+    { indent: 1, line: ['Next Schedule', spec?.suspend ? '<none> (suspended)' : timeText(status?.nextScheduleTime, now)] },
+    { indent: 1, line: ['Last Successful', timeText(status?.lastSuccessfulTime, now)] },
+    { indent: 1, line: ['Last Run', status?.lastRun || NONE] },
+    { indent: 1, line: ['Active Runs', status?.activeRuns.length ? status.activeRuns.join(', ') : NONE] },
+    { indent: 1, line: ['Observed Generation', String(status?.observedGeneration ?? 0)] },
+    { indent: 1, line: ['Message', status?.message || NONE] },
+  );
+  let text = render(lines);
+  if (recentRuns !== undefined) {
+    text += recentRuns.length === 0 ? 'Recent Runs:  <none>\n' : 'Recent Runs:\n' + indent(renderTable(runPrinter.headers({ wide: false, allNamespaces: false, now }), recentRuns.map((r) => runPrinter.row(r, { wide: false, allNamespaces: false, now }))));
+  }
+  return text;
+}
+
+/**
+ * A run, as `rune runs show` prints it: what started it, its status with reason and message,
+ * progress (a bar), current task, heartbeat and warning, then its attempts as a table.
+ */
+export function describeRun(run: Run, now: Date = new Date()): string {
+  const spec = run.spec;
+  const status = run.status;
+  const meta = run.metadata;
+  const env = Object.entries(spec?.env ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  const lines: Array<{ indent: number; line: Line }> = [
+    { indent: 0, line: ['ID', meta?.name || NONE] },
+    { indent: 0, line: ['Job', spec?.job || NONE] },
+    { indent: 0, line: ['Namespace', meta?.namespace || NONE] },
+    { indent: 0, line: ['Source', spec?.source || NONE] },
+    { indent: 0, line: ['Trigger', spec?.trigger ? `${spec.trigger}${spec.scheduledAt ? ` (for ${spec.scheduledAt.toISOString()})` : ''}` : NONE] },
+    { indent: 0, line: ['Job Generation', String(spec?.jobGeneration ?? 0)] },
+    { indent: 0, line: ['Environment Overrides', env.length ? '' : NONE] },
+    ...env.map(([k, v]) => ({ indent: 1, line: [k, v] as Line })),
+    { indent: 0, line: ['Created', timeText(meta?.createdAt, now)] },
+    { indent: 0, line: ['Status', runPhase(run)] },
+    { indent: 0, line: ['Reason', status?.reason || NONE] },
+    { indent: 0, line: ['Message', status?.message || NONE] },
+    ...(spec?.cancelRequested ? [{ indent: 0, line: ['Cancel Requested', spec.cancelReason || 'yes'] as Line }] : []),
+    { indent: 0, line: ['Progress', progressText(status?.progress, 20)] },
+    { indent: 0, line: ['Current Task', status?.currentTask || NONE] },
+    { indent: 0, line: ['Last Heartbeat', timeText(status?.lastHeartbeat, now)] },
+    { indent: 0, line: ['Warning', status?.warning || NONE] },
+    { indent: 0, line: ['Started', timeText(status?.startedAt, now)] },
+    { indent: 0, line: ['Finished', timeText(status?.finishedAt, now)] },
+    { indent: 0, line: ['Duration', runDuration(run, now)] },
+    ...(status?.nextAttemptAt ? [{ indent: 0, line: ['Next Attempt', timeText(status.nextAttemptAt, now)] as Line }] : []),
+    { indent: 0, line: ['Log Path', status?.logPath || NONE] },
+  ];
+  const attempts = status?.attempts ?? [];
+  const table = renderTable(
+    ['#', 'PID', 'STARTED', 'FINISHED', 'EXIT', 'REASON'],
+    attempts.map((a) => [
+      String(a.number),
+      a.pid ? String(a.pid) : NONE,
+      a.startedAt ? a.startedAt.toISOString() : NONE,
+      a.finishedAt ? a.finishedAt.toISOString() : NONE,
+      attemptExitText(a),
+      a.reason || NONE,
+    ]),
+  );
+  return render(lines) + (attempts.length === 0 ? 'Attempts:  <none>\n' : 'Attempts:\n' + indent(table));
+}
+
+/** `0`, `1`, `SIGTERM`, `-` while the attempt runs, `unknown` when runed could not tell. */
+export function attemptExitText(attempt: RunAttempt): string {
+  if (attempt.exitSignal) return attempt.exitSignal;
+  if (attempt.finishedAt === undefined) return '-';
+  return attempt.exitCode === -1 ? 'unknown' : String(attempt.exitCode);
+}
+
+function indent(text: string): string {
+  return text.replace(/^(?=.)/gm, '  ');
 }

@@ -125,8 +125,11 @@ export function formatLabels(labels: Record<string, string> | undefined): string
     .join(',');
 }
 
+/** What lists and single objects need of a printer (no watch-event field: kinds without a generic watch use it too). */
+export type ObjectPrinter<T> = Omit<ResourcePrinter<T>, 'eventField'>;
+
 /** A list in `format`: a table (header even when empty), `{"items": [...]}`, or names. */
-export function formatList<T>(printer: ResourcePrinter<T>, items: readonly T[], format: OutputFormat, options: TableOptions): string {
+export function formatList<T>(printer: ObjectPrinter<T>, items: readonly T[], format: OutputFormat, options: TableOptions): string {
   switch (format) {
     case 'json':
       return JSON.stringify({ items: items.map((i) => printer.toJSON(i)) }, null, 2) + '\n';
@@ -142,7 +145,7 @@ export function formatList<T>(printer: ResourcePrinter<T>, items: readonly T[], 
 }
 
 /** One object in `format` (JSON and YAML bare, not wrapped in items). */
-export function formatOne<T>(printer: ResourcePrinter<T>, item: T, format: OutputFormat, options: TableOptions): string {
+export function formatOne<T>(printer: ObjectPrinter<T>, item: T, format: OutputFormat, options: TableOptions): string {
   switch (format) {
     case 'json':
       return JSON.stringify(printer.toJSON(item), null, 2) + '\n';

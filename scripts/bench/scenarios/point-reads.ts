@@ -22,7 +22,7 @@ export const pointReads: Scenario = {
   async run(ctx: ScenarioContext) {
     const quick = ctx.mode === 'quick';
     const levels = [1, 64];
-    const calls: Record<number, number> = quick ? { 1: 300, 64: 3000 } : { 1: 1500, 64: 10_000 };
+    const calls: Record<number, number> = quick ? { 1: 300, 64: 3000 } : { 1: 1000, 64: 6000 };
     const sides = await startSides(ctx, { drivers: DRIVERS, namespaces: [NAMESPACE] });
     const { runed, etcd, pool } = sides;
     try {

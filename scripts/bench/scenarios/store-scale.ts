@@ -17,13 +17,15 @@ import type { WriteOp } from '../../../server/store/store.js';
 import { vmKb } from '../lib/proc.js';
 import { repeat } from '../lib/repeat.js';
 import { launchRuned } from '../lib/runed-launcher.js';
-import { waitControllersIdle } from '../lib/runed-metrics.js';
+import { readMetricSum, waitControllersIdle } from '../lib/runed-metrics.js';
 import type { Scenario, ScenarioContext } from '../lib/scenario.js';
 import { benchService, round } from '../lib/store-sides.js';
 import { sleep, waitFor } from '../lib/wait.js';
 
 const PER_NAMESPACE = 10_000;
 const BATCH = 5_000;
+/** The longest wait for runed's controllers to drain their queues before RSS is read. */
+const IDLE_CAP_MS = 10_000;
 
 /** Seeds `count` services (and their namespaces) into a fresh store at `dataDir`; returns ms. */
 async function seed(dataDir: string, count: number): Promise<number> {
@@ -68,36 +70,45 @@ export const storeScale: Scenario = {
     const rssMb: number[] = [];
     const idleMs: number[] = [];
     const peakMb: number[] = [];
-    const retried = await repeat(ctx, async (rep) => {
+    const queuedAtRest: number[] = [];
+    // One start on a million objects takes tens of seconds: at most 3 repetitions then, so the
+    // whole suite stays under 10 minutes (the notes say so).
+    const reps = ctx.mode === 'quick' ? ctx.reps : Math.min(ctx.reps, 3);
+    const retried = await repeat({ ...ctx, reps }, async (rep) => {
       const t0 = performance.now();
-      const runed = await launchRuned({ tag: `${ctx.tag}/runed-${rep}`, dir, cpuProfileDir: ctx.cpuProfileDir, timeoutMs: 180_000 });
+      const runed = await launchRuned({ tag: `${ctx.tag}/runed-${rep}`, dir, cpuProfileDir: ctx.cpuProfileDir, timeoutMs: 120_000 });
       try {
-        await waitFor('runed /readyz to answer 200', async () => (await fetch(`http://${runed.httpAddr}/readyz`)).status === 200, { timeoutMs: 180_000, everyMs: 10, deadline: ctx.deadline });
+        await waitFor('runed /readyz to answer 200', async () => (await fetch(`http://${runed.httpAddr}/readyz`)).status === 200, { timeoutMs: 120_000, everyMs: 10, deadline: ctx.deadline });
         const ready = performance.now() - t0;
-        const idle = await waitControllersIdle(runed.httpAddr, 180_000);
+        // At rest: the controllers' queues drained, or IDLE_CAP_MS after ready, whichever first.
+        const idle = await waitControllersIdle(runed.httpAddr, IDLE_CAP_MS).catch(() => Number.NaN);
+        const queued = Number.isNaN(idle) ? await readMetricSum(runed.httpAddr, 'rune_controller_queue_depth') : 0;
         await sleep(2_000);
         const rss = (vmKb(runed.pid, 'VmRSS') ?? Number.NaN) / 1024;
         readyMs.push(ready);
         idleMs.push(ready + idle);
+        queuedAtRest.push(queued);
         rssMb.push(rss);
         peakMb.push((vmKb(runed.pid, 'VmHWM') ?? Number.NaN) / 1024);
-        ctx.log(`rep ${rep + 1}: ready in ${ready.toFixed(0)} ms (serving log line at ${runed.startMs.toFixed(0)} ms), controllers idle at ${(ready + idle).toFixed(0)} ms, RSS ${rss.toFixed(1)} MB (peak ${peakMb.at(-1)!.toFixed(1)} MB)`);
+        ctx.log(`rep ${rep + 1}: ready in ${ready.toFixed(0)} ms (serving log line at ${runed.startMs.toFixed(0)} ms), ${Number.isNaN(idle) ? `controllers still had ${queued} keys queued ${IDLE_CAP_MS / 1000} s after` : `controllers idle at ${(ready + idle).toFixed(0)} ms`}, RSS ${rss.toFixed(1)} MB (peak ${peakMb.at(-1)!.toFixed(1)} MB)`);
       } finally {
         await runed.stop();
       }
     });
+    const drained = queuedAtRest.every((q) => q === 0);
     const n = count.toLocaleString('en');
     return {
       figures: [
         { label: `${n} objects: spawn → /readyz 200`, unit: 'ms', runed: readyMs, goal: { maxMedian: 5000, text: 'ready in < 5 s' } },
-        { label: `${n} objects: spawn → controllers idle (queues drained)`, unit: 'ms', runed: idleMs },
+        ...(drained ? [{ label: `${n} objects: spawn → controllers idle (queues drained)`, unit: 'ms' as const, runed: idleMs }] : []),
         { label: `${n} objects: RSS at rest`, unit: 'MB', runed: rssMb, goal: { maxMedian: 300, text: 'RSS < 300 MB' } },
         { label: `${n} objects: peak RSS (VmHWM) during start`, unit: 'MB', runed: peakMb },
       ],
       retried,
-      details: { objects: count, seedSeconds: round(seedMs / 1000, 1), readyMs: readyMs.map((v) => round(v, 0)), idleMs: idleMs.map((v) => round(v, 0)), rssMb: rssMb.map((v) => round(v, 1)), peakMb: peakMb.map((v) => round(v, 1)) },
+      details: { objects: count, repetitions: reps, queuedAtRest, seedSeconds: round(seedMs / 1000, 1), readyMs: readyMs.map((v) => round(v, 0)), idleMs: idleMs.map((v) => round(v, 0)), rssMb: rssMb.map((v) => round(v, 1)), peakMb: peakMb.map((v) => round(v, 1)) },
       notes: [
-        `Store scale: ${n} scale-0 services in ${Math.ceil(count / PER_NAMESPACE)} namespaces (${PER_NAMESPACE.toLocaleString('en')} each), seeded in-process through the store in ${(seedMs / 1000).toFixed(0)} s (batches of ${BATCH.toLocaleString('en')}, unsynced, event log compacted to 1,000); then the built runed started on that data dir with the orchestrator on, once per repetition. Ready: spawn → first /readyz 200. At rest: once rune_controller_queue_depth is 0, plus 2 s; RSS from /proc VmRSS.`,
+        `Store scale: ${n} scale-0 services in ${Math.ceil(count / PER_NAMESPACE)} namespaces (${PER_NAMESPACE.toLocaleString('en')} each), seeded in-process through the store in ${(seedMs / 1000).toFixed(0)} s (batches of ${BATCH.toLocaleString('en')}, unsynced, event log compacted to 1,000); then the built runed started on that data dir with the orchestrator on, once per repetition. Ready: spawn → first /readyz 200. At rest: once rune_controller_queue_depth is 0 (or ${IDLE_CAP_MS / 1000} s after ready, whichever first), plus 2 s; RSS from /proc VmRSS.${reps < ctx.reps ? ` ${reps} repetitions, not ${ctx.reps}: each start on this data dir takes tens of seconds and the suite must stay under 10 minutes.` : ''}`,
+        ...(drained ? [] : [`Store scale: runed's controllers had not drained their queues ${IDLE_CAP_MS / 1000} s after ready (${queuedAtRest.join(', ')} keys still queued): every object was loaded into an informer and every service enqueued for a reconcile at start; RSS "at rest" is taken while that work goes on.`]),
       ],
     };
   },

@@ -18,6 +18,8 @@ export interface WaitForRunOptions {
   onRetry?(error: RuneError, attempt: number, delayMs: number): void;
   /** Stops waiting: the promise then resolves undefined. */
   signal?: AbortSignal;
+  /** How reconnects wait (tests pass one that does not). */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
 /** How the wait ended: the run's last state, and whether it was deleted before it ended. */
@@ -58,6 +60,7 @@ export async function waitForRun(options: WaitForRunOptions): Promise<RunOutcome
       },
       onRelist: (runs) => see(runs.find((r) => r.metadata?.name === id), false),
       onRetry: (error, attempt, delayMs) => options.onRetry?.(error, attempt, delayMs),
+      sleep: options.sleep,
     });
   } finally {
     options.signal?.removeEventListener('abort', onAbort);

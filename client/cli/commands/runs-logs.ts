@@ -8,7 +8,6 @@ import type { LogsRequest } from '../../api/follow-logs.js';
 import { action } from '../action.js';
 import { UsageError, withHelp, type GlobalArgs } from '../global-options.js';
 import { runId } from '../run-args.js';
-import { parseTail } from './logs.js';
 
 export interface RunsLogsArgs extends GlobalArgs {
   run: string;
@@ -25,7 +24,7 @@ export const runsLogsCommand: CommandModule<GlobalArgs, RunsLogsArgs> = {
       y
         .positional('run', { type: 'string', describe: 'Run ID, or run/ID', demandOption: true })
         .option('follow', { alias: 'f', type: 'boolean', default: false, describe: 'Keep printing new lines until the run ends or you interrupt (Ctrl-C exits 0)' })
-        .option('tail', { type: 'string', requiresArg: true, describe: 'Only the last N lines (0: none, only new ones with -f) [default: all]' })
+        .option('tail', { type: 'string', requiresArg: true, describe: 'Only the last N lines (N from 1 up, or all) [default: all]' })
         .option('timestamps', { type: 'boolean', default: false, describe: 'Put each line\'s time (RFC 3339) in front of it' }),
       [
         ['rune runs logs 01jd8y3k6m2q7v9w0x1y2z3a4b', 'Every line the run wrote'],
@@ -37,7 +36,7 @@ export const runsLogsCommand: CommandModule<GlobalArgs, RunsLogsArgs> = {
   handler: action<RunsLogsArgs>(async (argv, state) => {
     if (argv.output !== 'table' && argv.output !== 'wide' && argv.output !== 'json') throw new UsageError(`logs print text, or -o json; -o ${argv.output} does not apply`);
     const id = runId(argv.run);
-    const tail = parseTail(argv.tail);
+    const tail = parseRunTail(argv.tail);
     const { withSession } = await import('../session.js');
     const { LogLineFormatter } = await import('../output/log-line-formatter.js');
     const { followLogs } = await import('../../api/follow-logs.js');
@@ -69,6 +68,15 @@ export const runsLogsCommand: CommandModule<GlobalArgs, RunsLogsArgs> = {
     });
   }),
 };
+
+/** StreamRunLogs' `tail` for --tail: unset or `all` → 0 (every line), N ≥ 1 → N. It has no "none" (kubectl's 0). */
+export function parseRunTail(text: string | undefined): number {
+  if (text === undefined || text === 'all' || text === '-1') return 0;
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text)) || Number(text) === 0) {
+    throw new UsageError(`--tail: "${text}" is not a line count; use a number from 1 up, or all (a run's log has no --tail 0)`);
+  }
+  return Number(text);
+}
 
 /**
  * followLogs (follow-logs.ts) over StreamRunLogs. StreamRunLogs has no `since`: a resumed stream

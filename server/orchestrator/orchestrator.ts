@@ -6,7 +6,9 @@
 import type { Logger } from 'pino';
 import type { ConfigMap } from '../../shared/gen/rune/v1/configmap.js';
 import type { Instance } from '../../shared/gen/rune/v1/instance.js';
+import type { Job } from '../../shared/gen/rune/v1/job.js';
 import type { Namespace } from '../../shared/gen/rune/v1/namespace.js';
+import type { Run } from '../../shared/gen/rune/v1/run.js';
 import type { SecretRecord } from '../../shared/gen/rune/v1/secret.js';
 import type { Service } from '../../shared/gen/rune/v1/service.js';
 import { specObjectRefs } from '../../shared/spec/value-refs.js';
@@ -16,9 +18,11 @@ import type { Store } from '../store/store.js';
 import type { Runner } from '../runner/runner.js';
 import { HealthMonitor } from './health-monitor.js';
 import { InstanceController, instanceKey } from './instance-controller.js';
+import { JobController, jobKey } from './job-controller.js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './instance-plan.js';
 import { Injector } from './injection.js';
 import { NamespaceController } from './namespace-controller.js';
+import { ScheduleTimer } from './schedule-timer.js';
 import { ServiceController } from './service-controller.js';
 import { DEFAULT_ROLLOUT, type ReferenceVersions, type RolloutOptions } from './service-plan.js';
 import { WorkQueue, type WorkQueueMetrics } from './work-queue.js';
@@ -44,6 +48,9 @@ export interface OrchestratorMetrics extends WorkQueueMetrics {
 export interface Orchestrator {
   instances: Informer<Instance>;
   services: Informer<Service>;
+  /** Jobs and runs as the job controller sees them (for cleanUpRuns in housekeeping). */
+  jobs: Informer<Job>;
+  runs: Informer<Run>;
   /** Number of processes supervised. */
   readonly supervised: number;
   /** Resolves when every queue is empty (for tests and readiness). */
@@ -62,6 +69,7 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     Informer.start<ConfigMap>(store, 'configmaps'),
   ]);
   const queueLog = log.child({ component: 'orchestrator' });
+  const [jobs, runs] = await Promise.all([Informer.start<Job>(store, 'jobs'), Informer.start<Run>(store, 'runs')]);
   const injector = new Injector({ store, keyring: options.keyring, dataDir: options.dataDir, log: queueLog });
   // Mount dirs of instances that no longer exist (runed died before removing them).
   await injector.sweep((namespace, name) => instances.get(namespace, name) !== undefined);
@@ -89,7 +97,11 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
   instanceQueue = new WorkQueue('instances', (key) => instanceController.reconcile(key), { concurrency: 32, log: queueLog, metrics });
   const serviceController = new ServiceController({ store, services, instances, rollout: { ...DEFAULT_ROLLOUT, ...options.rollout }, log: queueLog, references });
   const serviceQueue = new WorkQueue('services', (key) => serviceController.reconcile(key), { concurrency: 4, log: queueLog, metrics });
-  const namespaceController = new NamespaceController({ store, namespaces, services, instances });
+  let jobQueue: WorkQueue;
+  const scheduleTimer = new ScheduleTimer((key) => jobQueue.add(key));
+  const jobController = new JobController({ store, jobs, runs, namespaces, timer: scheduleTimer, log: queueLog });
+  jobQueue = new WorkQueue('jobs', (key) => jobController.reconcile(key), { concurrency: 8, log: queueLog, metrics });
+  const namespaceController = new NamespaceController({ store, namespaces, services, instances, jobs, runs });
   const namespaceQueue = new WorkQueue('namespaces', (key) => namespaceController.reconcile(key), { concurrency: 1, log: queueLog, metrics });
 
   const key = (o: { metadata?: { namespace: string; name: string } }) => instanceKey(o.metadata!.namespace, o.metadata!.name);
@@ -108,6 +120,21 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     if (type === 'DELETED') namespaceQueue.add(ns);
   });
   namespaces.onChange((namespace) => namespaceQueue.add(namespace.metadata!.name));
+  // A job's own changes and its runs' changes (an end frees Forbid, counts against history
+  // limits, lets a deletion go on); the schedule timer adds the rest.
+  jobs.onChange((job, type) => {
+    jobQueue.add(jobKey(job.metadata!.namespace, job.metadata!.name));
+    if (type === 'DELETED') namespaceQueue.add(job.metadata!.namespace);
+  });
+  runs.onChange((run, type) => {
+    jobQueue.add(jobKey(run.metadata!.namespace, run.spec?.job ?? ''));
+    if (type === 'DELETED') namespaceQueue.add(run.metadata!.namespace);
+  });
+  // A namespace marked or gone: its jobs are deleted with it.
+  namespaces.onChange((namespace, type) => {
+    if (type !== 'DELETED' && !namespace.metadata?.deletionTimestamp) return;
+    for (const j of jobs.filter((j) => j.metadata?.namespace === namespace.metadata!.name)) jobQueue.add(jobKey(j.metadata!.namespace, j.metadata!.name));
+  });
   // A secret or configmap changed: the services using it get another look (their template hash
   // includes its version, so a new value rolls them).
   const dependents = (kind: 'secrets' | 'configmaps') => (object: { metadata?: { namespace: string; name: string } }) => {
@@ -121,15 +148,20 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
   for (const i of instances.values()) instanceQueue.add(key(i));
   for (const s of services.values()) serviceQueue.add(key(s));
   for (const n of namespaces.values()) namespaceQueue.add(n.metadata!.name);
+  // Jobs: scheduled times missed while runed was down are decided here (job-plan.ts).
+  for (const j of jobs.values()) jobQueue.add(jobKey(j.metadata!.namespace, j.metadata!.name));
+  for (const r of runs.values()) jobQueue.add(jobKey(r.metadata!.namespace, r.spec?.job ?? '')); // orphans too
 
   return {
     instances,
     services,
+    jobs,
+    runs,
     get supervised() {
       return instanceController.supervised;
     },
     drained: async () => {
-      await Promise.all([serviceQueue.drained(), instanceQueue.drained(), namespaceQueue.drained()]);
+      await Promise.all([serviceQueue.drained(), instanceQueue.drained(), namespaceQueue.drained(), jobQueue.drained()]);
     },
     stop: async () => {
       services.stop();
@@ -137,8 +169,11 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
       namespaces.stop();
       secrets.stop();
       configMaps.stop();
+      jobs.stop();
+      runs.stop();
+      scheduleTimer.stop();
       health.stop();
-      await Promise.all([serviceQueue.stop(), instanceQueue.stop(), namespaceQueue.stop()]);
+      await Promise.all([serviceQueue.stop(), instanceQueue.stop(), namespaceQueue.stop(), jobQueue.stop()]);
       await runner.close();
     },
   };

@@ -84,7 +84,7 @@ export interface RunedOptions {
    * Orchestrator tuning (tests shorten the restart backoff). `enabled: false` serves the API
    * without running any workload, for tests of the API's own effects on the store.
    */
-  orchestrator?: { enabled?: boolean; backoff?: Partial<BackoffOptions>; rollout?: Partial<RolloutOptions>; pollMs?: number; logMaxBytes?: number };
+  orchestrator?: { enabled?: boolean; backoff?: Partial<BackoffOptions>; rollout?: Partial<RolloutOptions>; pollMs?: number; logMaxBytes?: number; jobs?: { retryBackoffMs?: number } };
   /**
    * Secrets: the KEK (`kekFile` from --kek-file, else `envKek` from RUNE_KEK, else
    * <dataDir>/kek, generated 0600 on first start; see server/crypto/keyring.ts) and how many
@@ -217,7 +217,7 @@ export async function startRuned(options: RunedOptions): Promise<Runed> {
       tracing?.wrap(runner, 'start', 'runner.start', { attributes: (request: { instance: string }) => ({ 'rune.instance': request.instance }) });
       tracing?.wrap(runner, 'stop', 'runner.stop', { attributes: (instance: string) => ({ 'rune.instance': instance }) });
       // Adoption of instances that kept running while runed was down happens in the first pass.
-      orchestrator = await startOrchestrator({ store, runner, log, dataDir, keyring, backoff: tuning.backoff, rollout: tuning.rollout, metrics: runedMetrics });
+      orchestrator = await startOrchestrator({ store, runner, log, dataDir, keyring, backoff: tuning.backoff, rollout: tuning.rollout, jobs: tuning.jobs, metrics: runedMetrics });
       runedMetrics.watchInstances(orchestrator.instances);
       // Line times: index every instance's log while runed runs (see server/logs).
       const indexer = new LogIndexer({ pollMs: tuning.pollMs, onError: (err, path) => log.debug({ err, path }, 'log index skipped a poll') });

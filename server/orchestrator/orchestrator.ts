@@ -22,6 +22,8 @@ import { JobController, jobKey } from './job-controller.js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './instance-plan.js';
 import { Injector } from './injection.js';
 import { NamespaceController } from './namespace-controller.js';
+import { RunController, runKey } from './run-controller.js';
+import { DEFAULT_RETRY } from './run-plan.js';
 import { ScheduleTimer } from './schedule-timer.js';
 import { ServiceController } from './service-controller.js';
 import { DEFAULT_ROLLOUT, type ReferenceVersions, type RolloutOptions } from './service-plan.js';
@@ -36,6 +38,8 @@ export interface OrchestratorOptions {
   keyring: KekLookup;
   backoff?: Partial<BackoffOptions>;
   rollout?: Partial<RolloutOptions>;
+  /** Runs of jobs: the first retry delay after a failed attempt (default 10 s, doubling, capped at 5 min). */
+  jobs?: { retryBackoffMs?: number };
   /** Queue depth, reconcile durations and errors per queue, and restarts (none by default). */
   metrics?: OrchestratorMetrics;
 }
@@ -51,8 +55,10 @@ export interface Orchestrator {
   /** Jobs and runs as the job controller sees them (for cleanUpRuns in housekeeping). */
   jobs: Informer<Job>;
   runs: Informer<Run>;
-  /** Number of processes supervised. */
+  /** Number of processes supervised (instances and runs). */
   readonly supervised: number;
+  /** Keys (`namespace/id`) of the runs whose process this runed supervises. */
+  activeRuns(): string[];
   /** Resolves when every queue is empty (for tests and readiness). */
   drained(): Promise<void>;
   stop(): Promise<void>;
@@ -72,7 +78,7 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
   const [jobs, runs] = await Promise.all([Informer.start<Job>(store, 'jobs'), Informer.start<Run>(store, 'runs')]);
   const injector = new Injector({ store, keyring: options.keyring, dataDir: options.dataDir, log: queueLog });
   // Mount dirs of instances that no longer exist (runed died before removing them).
-  await injector.sweep((namespace, name) => instances.get(namespace, name) !== undefined);
+  await injector.sweep((namespace, name) => instances.get(namespace, name) !== undefined || runs.get(namespace, name) !== undefined);
   const references = (service: Service): ReferenceVersions => {
     const namespace = service.metadata!.namespace;
     const refs = specObjectRefs(service.spec);
@@ -103,6 +109,12 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
   jobQueue = new WorkQueue('jobs', (key) => jobController.reconcile(key), { concurrency: 8, log: queueLog, metrics });
   const namespaceController = new NamespaceController({ store, namespaces, services, instances, jobs, runs });
   const namespaceQueue = new WorkQueue('namespaces', (key) => namespaceController.reconcile(key), { concurrency: 1, log: queueLog, metrics });
+  let runQueue: WorkQueue;
+  const runController = new RunController(
+    { store, runner, runs, injector, log: queueLog, dataDir: options.dataDir, retry: { ...DEFAULT_RETRY, ...options.jobs } },
+    (key) => runQueue.add(key),
+  );
+  runQueue = new WorkQueue('runs', (key) => runController.reconcile(key), { concurrency: 32, log: queueLog, metrics });
 
   const key = (o: { metadata?: { namespace: string; name: string } }) => instanceKey(o.metadata!.namespace, o.metadata!.name);
   services.onChange((service) => {
@@ -130,6 +142,8 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     jobQueue.add(jobKey(run.metadata!.namespace, run.spec?.job ?? ''));
     if (type === 'DELETED') namespaceQueue.add(run.metadata!.namespace);
   });
+  // The run controller executes runs (and stops the process of one deleted while active).
+  runs.onChange((run) => runQueue.add(runKey(run.metadata!.namespace, run.metadata!.name)));
   // A namespace marked or gone: its jobs are deleted with it.
   namespaces.onChange((namespace, type) => {
     if (type !== 'DELETED' && !namespace.metadata?.deletionTimestamp) return;
@@ -151,6 +165,9 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
   // Jobs: scheduled times missed while runed was down are decided here (job-plan.ts).
   for (const j of jobs.values()) jobQueue.add(jobKey(j.metadata!.namespace, j.metadata!.name));
   for (const r of runs.values()) jobQueue.add(jobKey(r.metadata!.namespace, r.spec?.job ?? '')); // orphans too
+  // Runs in flight are adopted in their first pass; files of runs deleted while runed was down go.
+  await runController.sweep();
+  for (const r of runs.values()) runQueue.add(runKey(r.metadata!.namespace, r.metadata!.name));
 
   return {
     instances,
@@ -158,10 +175,11 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     jobs,
     runs,
     get supervised() {
-      return instanceController.supervised;
+      return instanceController.supervised + runController.supervised;
     },
+    activeRuns: () => runController.activeRuns(),
     drained: async () => {
-      await Promise.all([serviceQueue.drained(), instanceQueue.drained(), namespaceQueue.drained(), jobQueue.drained()]);
+      await Promise.all([serviceQueue.drained(), instanceQueue.drained(), namespaceQueue.drained(), jobQueue.drained(), runQueue.drained()]);
     },
     stop: async () => {
       services.stop();
@@ -173,7 +191,8 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
       runs.stop();
       scheduleTimer.stop();
       health.stop();
-      await Promise.all([serviceQueue.stop(), instanceQueue.stop(), namespaceQueue.stop(), jobQueue.stop()]);
+      runController.close();
+      await Promise.all([serviceQueue.stop(), instanceQueue.stop(), namespaceQueue.stop(), jobQueue.stop(), runQueue.stop()]);
       await runner.close();
     },
   };

@@ -31,7 +31,7 @@ import { RuneError } from '../../shared/errors.js';
 import { instanceEnv } from './instance-env.js';
 import { findProcessByEnv, liveGroupSizes, readProcStat, requireLinux } from './proc.js';
 import { resolveCommand } from './resolve-command.js';
-import type { ExitInfo, ExitListener, ProcessHandle, Runner, StartRequest, StartResult, StopOptions } from './runner.js';
+import type { ExitInfo, ExitListener, ProcessHandle, Runner, StartRequest, StartResult, StopOptions, WorkloadKind } from './runner.js';
 
 const openAsync = promisify(openFd);
 
@@ -44,8 +44,9 @@ const STOP_POLL_MS = 25;
 
 export interface ProcessRunnerOptions {
   /**
-   * runed's data dir. Logs go to `<dataDir>/logs/<namespace>/<instance>.log`; an instance without
-   * a working dir runs in `<dataDir>/work/<namespace>/<instance>` (created, mode 0700).
+   * runed's data dir. Logs go to `<dataDir>/logs/<namespace>/<instance>.log` unless the request
+   * names its own file; an instance without a working dir runs in
+   * `<dataDir>/work/<namespace>/<instance>` (created, mode 0700).
    */
   dataDir: string;
   /** A live workload's log is rotated once it is larger than this. Default 10 MiB. */
@@ -81,6 +82,24 @@ export function planMemoryLimit(limitBytes: number, host: { platform: NodeJS.Pla
   if (host.prlimitPath === undefined) return { prefix: [], memoryLimit: 'not enforced: prlimit not found' };
   return { prefix: [host.prlimitPath, `--as=${Math.floor(limitBytes)}`, '--'], memoryLimit: 'rlimit-as' };
 }
+
+/**
+ * The exit-status wrapper of workloads started with `exitFile` (job runs), run as
+ * `/bin/sh -c EXIT_WRAPPER rune-exit <exitFile> <executable> <args...>`.
+ *
+ * Why: an adopted workload is not runed's child, so its exit status is lost (the kernel gives it
+ * to the parent only). The shell stays the group leader and parent of the command, writes the
+ * command's status (`$?`: its exit code, or 128+N when signal N killed it) to the file, then
+ * exits with the same status; a later runed reads the file.
+ *
+ * Signals: a stop signals the whole process group, so the command gets the signal directly. The
+ * shell traps the usual stop signals with a no-op handler (not `trap ''`, which the command
+ * would inherit as "ignored"): POSIX shells run a trap only after the foreground command has
+ * finished, so the shell outlives the command, still records its status, and the group leader's
+ * exit means the command is done. SIGKILL (after the stop timeout) kills both; no file then.
+ */
+export const EXIT_WRAPPER = 'f=$1; shift; trap : HUP INT QUIT TERM USR1 USR2; "$@"; c=$?; echo "$c" > "$f"; exit "$c"';
+const SHELL_PATH = '/bin/sh';
 
 /**
  * Rotates `logPath` by copy-and-truncate: shifts `<log>.1..<keep-1>` up by one, copies the log to
@@ -215,7 +234,7 @@ export class ProcessRunner implements Runner {
 
   async start(request: StartRequest): Promise<StartResult> {
     this.assertOpen();
-    const logPath = this.logPath(request.namespace, request.instance);
+    const logPath = request.logPath || this.logPath(request.namespace, request.instance);
     const env = instanceEnv(request);
     const [cwd] = await Promise.all([this.workingDir(request), mkdir(dirname(logPath), { recursive: true, mode: 0o700 })]);
     const executable = await resolveCommand(request.command, env.PATH ?? '', cwd);
@@ -224,14 +243,15 @@ export class ProcessRunner implements Runner {
     let child: ChildProcess;
     try {
       this.assertOpen(); // closed while we awaited: start nothing that no one would watch
-      const [file, ...args] = [...plan.prefix, executable, ...request.args];
+      const wrapper = request.exitFile ? [SHELL_PATH, '-c', EXIT_WRAPPER, 'rune-exit', request.exitFile] : [];
+      const [file, ...args] = [...plan.prefix, ...wrapper, executable, ...request.args];
       child = spawn(file!, args, {
         cwd,
         env,
         detached: true, // setsid(): its own session and process group, so it survives runed
         stdio: ['ignore', fd, fd],
         // Keep the name the user wrote as argv[0] (ps shows it); prlimit passes the path on.
-        ...(plan.prefix.length === 0 ? { argv0: request.command } : {}),
+        ...(plan.prefix.length === 0 && wrapper.length === 0 ? { argv0: request.command } : {}),
       });
     } catch (err) {
       throw err instanceof RuneError ? err : spawnFailure(request.command, err);
@@ -273,13 +293,14 @@ export class ProcessRunner implements Runner {
     return true;
   }
 
-  find(namespace: string, instance: string): ProcessHandle | undefined {
+  find(namespace: string, instance: string, options: { kind?: WorkloadKind; logPath?: string } = {}): ProcessHandle | undefined {
     this.assertOpen();
     // Group leaders only: the workload is its group's leader (spawned detached).
-    const pid = findProcessByEnv({ RUNE_NAMESPACE: namespace, RUNE_INSTANCE: instance }, { groupLeadersOnly: true });
+    const identity: Record<string, string> = options.kind === 'run' ? { RUNE_RUN: instance } : { RUNE_INSTANCE: instance };
+    const pid = findProcessByEnv({ RUNE_NAMESPACE: namespace, ...identity }, { groupLeadersOnly: true });
     const stat = pid ? readProcStat(pid) : undefined;
     if (!pid || !stat) return undefined;
-    return { pid, startTime: stat.startTime, logPath: this.logPath(namespace, instance) };
+    return { pid, startTime: stat.startTime, logPath: options.logPath || this.logPath(namespace, instance) };
   }
 
   async stop(instance: string, handle: ProcessHandle, options: StopOptions): Promise<ExitInfo> {

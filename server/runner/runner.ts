@@ -7,17 +7,35 @@
  * restart `adopt` takes over a live workload by its handle, never trusting a reused PID.
  */
 
-/** What to run for one instance. */
+/**
+ * What a workload is: an instance of a service (the default) or one attempt of a job's run.
+ * It decides the identifying variables (RUNE_SERVICE + RUNE_INSTANCE, or RUNE_JOB + RUNE_RUN)
+ * and so what `find` looks for.
+ */
+export type WorkloadKind = 'instance' | 'run';
+
+/** What to run for one instance (or one attempt of a run, see `kind`). */
 export interface StartRequest {
   namespace: string;
+  /** The service; for kind 'run', the job. */
   service: string;
-  /** The instance id, e.g. "web-7f3k2". */
+  /** The instance id, e.g. "web-7f3k2"; for kind 'run', the run id. Exit reports name it. */
   instance: string;
+  /** Default 'instance'. */
+  kind?: WorkloadKind;
+  /** File receiving stdout and stderr (appended; its folder is created); default: the runner's own per-instance file. */
+  logPath?: string;
+  /**
+   * When set, the command runs under a small `/bin/sh` wrapper that writes the command's exit
+   * status to this file before exiting with it, so the status is known even to a runed that
+   * adopted the workload (a process that is not its child); see process-runner.ts.
+   */
+  exitFile?: string;
   command: string;
   args: string[];
   /** Absolute; '' means the runner's default (the data dir's work folder for the instance). */
   workingDir: string;
-  /** The service's env; the runner adds RUNE_SERVICE, RUNE_NAMESPACE, RUNE_INSTANCE, RUNE_PORT_<NAME>. */
+  /** The service's env; the runner adds RUNE_SERVICE, RUNE_NAMESPACE, RUNE_INSTANCE, RUNE_PORT_<NAME> (RUNE_JOB and RUNE_RUN for a run). */
   env: Record<string, string>;
   ports: { name: string; port: number; protocol: string }[];
   /** Bytes; 0 means no limit. */
@@ -74,9 +92,11 @@ export interface Runner {
   adopt(instance: string, handle: ProcessHandle): boolean;
   /**
    * Finds a live workload of this instance that no record points at: one started just before
-   * runed died, before its handle could be written. Undefined when there is none.
+   * runed died, before its handle could be written. Undefined when there is none. `options.kind`
+   * says what `instance` names (default 'instance'); `options.logPath` is the log file it was
+   * started with, when not the runner's default.
    */
-  find(namespace: string, instance: string): ProcessHandle | undefined;
+  find(namespace: string, instance: string, options?: { kind?: WorkloadKind; logPath?: string }): ProcessHandle | undefined;
   /** Stops the workload (signal to its process group, SIGKILL after the timeout); resolves on exit. */
   stop(instance: string, handle: ProcessHandle, options: StopOptions): Promise<ExitInfo>;
   /** True while the process of `handle` runs (same PID and start time). */

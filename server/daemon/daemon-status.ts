@@ -69,12 +69,11 @@ export function printStatus(status: DaemonStatus, output: 'text' | 'json', write
     write(`  REST  ${status.httpAddr}`);
     write(`  data  ${status.dataDir}`);
     write(`  log   ${status.log}`);
-    if (status.eventSocket) write(`  events ${status.eventSocket}`);
     const live = status.live;
+    if (status.eventSocket) write(`  sock  ${status.eventSocket}${live ? ` (connections: ${live.eventSocket.connections}, subscribed: ${live.eventSocket.subscriptions})` : ''}`);
     if (live) {
-      write(`  store revision ${live.revision} (watchable from ${live.compactedRevision})`);
+      write(`  store revision ${live.revision}, events retained after revision ${live.compactedRevision}`);
       if (live.supervised !== undefined) write(`  supervising ${live.supervised} processes (${live.instances} instances of ${live.services} services)`);
-      write(`  event socket: ${live.eventSocket.connections} connections, ${live.eventSocket.subscriptions} subscribed`);
       write('  housekeeping:');
       for (const line of housekeepingLines(live.housekeeping, Date.parse(live.startedAt) + live.uptimeSeconds * 1000)) write(`    ${line}`);
     } else if (status.liveError) write(`  (no live status: ${status.liveError})`);

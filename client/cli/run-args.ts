@@ -48,6 +48,7 @@ export function parseStatuses(values: readonly string[]): RunPhase[] {
 /** The run id named by `word`: `01j...` or `run/01j...`; UsageError for another kind or an empty id. */
 export function runId(word: string): string {
   const slash = word.indexOf('/');
+  if (word.trim() === '') throw new UsageError('name a run: ID or run/ID (see "rune runs list")');
   if (slash === -1) return word;
   const kind = word.slice(0, slash).toLowerCase();
   const id = word.slice(slash + 1);

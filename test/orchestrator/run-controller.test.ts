@@ -277,6 +277,29 @@ describe('run controller (real runed, real processes)', function () {
     await eventually('the run folder to go', () => !existsSync(dir));
   });
 
+  it('a job cast without a schedule gets one run from the job controller, which runs to completion', async () => {
+    const job = Job.fromPartial({ metadata: { name: 'once', namespace: ns }, spec: { runtime: 'process', command: 'true' } });
+    await call(api.jobs, api.jobs.castJob, { job, dryRun: false }, api.md);
+    const run = await eventually('the run of job once', async () => {
+      const { runs } = await call(api.runs, api.runs.listRuns, { namespace: ns, filter: { job: 'once', status: [], source: '' }, options: undefined }, api.md);
+      return runs.length === 1 && runs[0]!.status?.phase === 'finished' ? runs[0] : undefined;
+    });
+    expect(run!.spec!.trigger).to.equal('create');
+    expect(run!.status!.attempts[0]!.exitCode).to.equal(0);
+  });
+
+  it('deleting a job with an active run stops its process, then the run and its folder go', async () => {
+    await api.job('busy', { command: 'sleep', args: ['60'], stopTimeoutSeconds: 2 });
+    const id = await api.start('busy');
+    const pid = (await api.running(id)).status!.attempts[0]!.pid;
+    await call(api.jobs, api.jobs.deleteJob, { namespace: ns, name: 'busy', resourceVersion: 0 }, api.md);
+    await eventually('the process to stop', () => !alive(pid) && runProcesses(ns, id).length === 0);
+    await eventually('the run and its folder to go', async () => {
+      const gone = await api.get(id).then(() => false, (err: grpc.ServiceError) => err.code === grpc.status.NOT_FOUND);
+      return gone && !existsSync(join(t.runed.dataDir, 'runs', ns, id));
+    });
+  });
+
   it('a command that cannot start fails the run with StartFailed after its retries', async () => {
     await api.job('typo', { command: 'no-such-command-rune-test', backoffLimit: 1 });
     const id = await api.start('typo');
@@ -313,15 +336,25 @@ describe('run controller across runed restarts (same data dir)', function () {
     await api1.job('early', { command: 'sh', args: ['-c', 'while [ ! -e "$RUNE_STATUS_FILE.go" ]; do sleep 0.05; done; exit 4'], backoffLimit: 0 });
     // Killed (kill -9, whole group) while runed is down.
     await api1.job('victim', { command: 'sleep', args: ['60'], backoffLimit: 3 });
+    // Its PID is taken out of the record below, as if runed had died right after starting it.
+    await api1.job('unrecorded', { command: 'sh', args: ['-c', 'while [ ! -e "$RUNE_STATUS_FILE.go" ]; do sleep 0.05; done; exit 6'], backoffLimit: 0 });
     const keep = await api1.start('keep');
     const early = await api1.start('early');
     const victim = await api1.start('victim');
+    const unrecorded = await api1.start('unrecorded');
     const pids: Record<string, number> = {};
-    for (const id of [keep, early, victim]) pids[id] = (await api1.running(id)).status!.attempts[0]!.pid;
+    for (const id of [keep, early, victim, unrecorded]) pids[id] = (await api1.running(id)).status!.attempts[0]!.pid;
     api1.close();
 
     await first.runed.stop(); // runs outlive runed by design
-    for (const id of [keep, early, victim]) expect(alive(pids[id]!), `run ${id} outlives runed`).to.equal(true);
+    for (const id of [keep, early, victim, unrecorded]) expect(alive(pids[id]!), `run ${id} outlives runed`).to.equal(true);
+    // Rewrite the record with a runed that runs no controllers.
+    const editor = await startTestRuned({ dataDir, orchestrator: { enabled: false } });
+    const record = (await editor.runed.store.get<Run>('runs', ns, unrecorded))!;
+    const attempts = record.status!.attempts.map((a) => ({ ...a, pid: 0, processStartTime: 0 }));
+    await editor.runed.store.update('runs', { ...record, status: { ...record.status!, attempts } });
+    await editor.runed.stop();
+    await rm(editor.home, { recursive: true, force: true });
     await writeFile(join(dataDir, 'runs', ns, early, 'status.json.go'), '');
     await eventually('the early run to exit', () => !alive(pids[early]!));
     process.kill(-pids[victim]!, 'SIGKILL');
@@ -349,6 +382,17 @@ describe('run controller across runed restarts (same data dir)', function () {
       expect(kept.status!.attempts).to.have.length(1);
       expect(kept.status!.attempts[0]).to.deep.include({ pid: pids[keep], exitCode: 5, reason: 'Failed' });
       expect(kept.status).to.deep.include({ phase: 'failed', reason: 'BackoffLimitExceeded' });
+
+      // Found by its RUNE_RUN variable, adopted, its PID recorded again; no second process.
+      const found = await eventually('the unrecorded run to be found', async () => {
+        const run = await api2.get(unrecorded);
+        return run.status!.attempts[0]!.pid ? run : undefined;
+      });
+      expect(found.status!.attempts[0]!.pid).to.equal(pids[unrecorded]);
+      expect(found.status!.attempts).to.have.length(1);
+      await writeFile(join(dataDir, 'runs', ns, unrecorded, 'status.json.go'), '');
+      const foundEnded = await api2.until(unrecorded, ['finished', 'failed']);
+      expect(foundEnded.status!.attempts[0]).to.deep.include({ pid: pids[unrecorded], exitCode: 6 });
     } finally {
       api2.close();
     }

@@ -38,6 +38,9 @@ export interface JobControllerDeps {
 
 export const jobKey = (namespace: string, name: string) => `${namespace}/${name}`;
 
+/** The longest a reconcile waits before looking at a job again for a TTL. */
+const MAX_WAIT_MS = 3600_000;
+
 export class JobController {
   /** Per job: the informer revisions our last writes reached; act only on views that include them. */
   private readonly expectations = new Map<string, { jobs: number; runs: number }>();
@@ -107,8 +110,9 @@ export class JobController {
     // History limits and TTL, promptly after a run ended.
     await deleteRuns(store, runsToDelete(job, own, now), this.deps.log);
     const expiry = nextRunExpiry(job, own, now);
-    // Waiting: come back when the next ended run reaches its TTL.
-    return expiry === undefined ? undefined : { requeueAfterMs: expiry - now };
+    // Waiting: come back when the next ended run reaches its TTL (at least hourly: a TTL may be
+    // longer than a timer can wait).
+    return expiry === undefined ? undefined : { requeueAfterMs: Math.min(expiry - now, MAX_WAIT_MS) };
   }
 
   /**

@@ -149,6 +149,12 @@ describe('job controller (real runed)', function () {
     });
     const replaced = (await client.getRun({ namespace: ns, id: older!.metadata!.name })).run!;
     expect(replaced.spec).to.include({ cancelRequested: true, cancelReason: 'replaced by a newer scheduled run' });
+    // The run controller stops it: it ends cancelled, not failed or finished.
+    const ended = await eventually('the replaced run to end', async () => {
+      const run = (await client.getRun({ namespace: ns, id: older!.metadata!.name })).run!;
+      return run.status!.finishedAt ? run : undefined;
+    });
+    expect(ended.status!.phase).to.equal('cancelled');
   });
 
   it('keeps successfulRunsHistoryLimit finished runs and deletes the older ones with their log files', async () => {
@@ -175,10 +181,19 @@ describe('job controller (real runed)', function () {
     await eventually('the other to go a second after it finished', async () => (await runsOf('short-lived')).length === 0, 5000);
   });
 
-  it('deleting a job removes its ended runs with their logs, then the job', async () => {
-    await cast('doomed', { schedule: YEARLY, successfulRunsHistoryLimit: 10 });
-    const ended = await storeEndedRuns('doomed', ['finished', 'failed']);
+  it('deleting a job asks its active run to stop, waits for it to end, then removes the job and every run', async () => {
+    await cast('doomed', { command: 'sleep', args: ['30'], successfulRunsHistoryLimit: 10 });
+    const ended = await storeEndedRuns('doomed', ['finished', 'finished']);
+    const running = await eventually('its run to be running', async () => (await runsOf('doomed')).find((r) => r.status!.phase === 'running'));
     await client.deleteJob({ namespace: ns, name: 'doomed' });
+    // The job stays (marked) until its runs are gone; the active one is asked to stop.
+    const marked = (await client.getJob({ namespace: ns, name: 'doomed' })).job!;
+    expect(marked.metadata!.deletionTimestamp).to.not.equal(undefined);
+    const asked = await eventually('the run to be asked to stop', async () => {
+      const run = (await client.getRun({ namespace: ns, id: running.metadata!.name }).catch(() => undefined))?.run;
+      return run?.spec!.cancelRequested ? run : undefined;
+    });
+    expect(asked.spec!.cancelReason).to.equal('job "doomed" is being deleted');
     await eventually('the job to go', async () => client.getJob({ namespace: ns, name: 'doomed' }).then(() => false, () => true));
     expect(await runsOf('doomed')).to.deep.equal([]);
     await eventually('the logs of its runs to go', () => ended.every((r) => !existsSync(r.status!.logPath)), 5000);
@@ -255,6 +270,49 @@ describe('cleanUpRuns (housekeeping; orchestrator off, so nothing else deletes)'
     } finally {
       jobs.stop();
       runs.stop();
+    }
+  });
+});
+
+describe('scheduled times missed while runed was down', function () {
+  this.timeout(60_000);
+
+  it('start one run for the latest missed time only, none for the earlier ones', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'runed-missed-'));
+    let t = await startTestRuned({ dataDir });
+    let client = new RuneClient({ server: t.runed.grpcAddr, token: t.token });
+    try {
+      await client.createNamespace({ namespace: aNamespace({ name: 'missed' }) });
+      await client.castJob({ job: aJob('missed', 'even', { schedule: '*/2 * * * * *', successfulRunsHistoryLimit: 100, failedRunsHistoryLimit: 100 }) });
+      const list = async () => (await client.listRuns({ namespace: 'missed', filter: { job: 'even', status: [], source: '' }, options: { limit: 1000 } })).runs;
+      await eventually('a first scheduled run', async () => (await list()).length > 0);
+      // runed goes away for 4.5 s: at least two even seconds pass while it is down.
+      client.close();
+      await t.runed.stop();
+      const stoppedAt = Date.now();
+      await sleep(4500);
+      // Restart just after an even second, so no scheduled time comes during the start-up.
+      while (Date.now() % 2000 > 100) await sleep(10);
+      const restartingAt = Date.now();
+      t = await startTestRuned({ dataDir });
+      client = new RuneClient({ server: t.runed.grpcAddr, token: t.token });
+      // The even seconds that passed while down (the schedule is read in runed's zone, whose
+      // offsets are whole minutes, so they are even in UTC too); the latest gets the one run.
+      const missed: number[] = [];
+      for (let at = Math.floor(stoppedAt / 2000) * 2000 + 2000; at <= restartingAt; at += 2000) missed.push(at);
+      expect(missed.length, 'times missed').to.be.at.least(2);
+      const latest = missed.at(-1)!;
+      const runs = await eventually('the catch-up run', async () => {
+        const all = await list();
+        return all.some((r) => r.spec!.scheduledAt!.getTime() >= latest) ? all : undefined;
+      }, 5000);
+      const times = runs.map((r) => r.spec!.scheduledAt!.getTime());
+      // One run for the latest missed time, none for the earlier ones.
+      expect(times.filter((at) => at > stoppedAt && at < latest), 'runs for earlier missed times').to.deep.equal([]);
+      expect(times.filter((at) => at === latest), 'runs for the latest missed time').to.have.length(1);
+    } finally {
+      client.close();
+      await t.stop(); // removes dataDir
     }
   });
 });

@@ -58,7 +58,8 @@ import { TokenService } from './auth/token-service.js';
 import { createLogger, type LogLevel } from './logger.js';
 import { SOCKET_FILE, startEventSocket, type EventSocket } from './events/event-socket.js';
 import { MAX_SOCKET_PATH } from './events/private-socket.js';
-import { compactionTask, DEFAULT_COMPACT_EVERY_MS, logCleanupTask } from './housekeeping/housekeeping-tasks.js';
+import { compactionTask, DEFAULT_COMPACT_EVERY_MS, logCleanupTask, runCleanupTask } from './housekeeping/housekeeping-tasks.js';
+import { cleanUpRuns } from './orchestrator/job-controller.js';
 import { HousekeepingScheduler } from './housekeeping/scheduler.js';
 import type { LiveStatus } from './daemon/live-status.js';
 import { defaultKinds } from './store/kinds.js';
@@ -117,7 +118,7 @@ export interface RunedOptions {
    * Housekeeping periods (server/housekeeping; tests shorten them). Event-log compaction runs
    * every `store.compactEveryMs` (default 30 s; 0: never).
    */
-  housekeeping?: { logCleanupEveryMs?: number; logCleanupFirstRunMs?: number; logGraceMs?: number };
+  housekeeping?: { logCleanupEveryMs?: number; logCleanupFirstRunMs?: number; logGraceMs?: number; runCleanupEveryMs?: number };
 }
 
 export interface Runed {
@@ -291,6 +292,8 @@ export async function startRuned(options: RunedOptions): Promise<Runed> {
     if (compactEveryMs > 0) housekeeping.add(compactionTask(store, compactEveryMs));
     const hk = options.housekeeping ?? {};
     housekeeping.add(logCleanupTask({ store, dataDir, everyMs: hk.logCleanupEveryMs, firstRunMs: hk.logCleanupFirstRunMs, graceMs: hk.logGraceMs }));
+    const orchestratorForCleanup = orchestrator;
+    if (orchestratorForCleanup) housekeeping.add(runCleanupTask((now) => cleanUpRuns(store, orchestratorForCleanup.jobs, orchestratorForCleanup.runs, now), hk.runCleanupEveryMs));
     housekeeping.start();
     const eventSocketPath = options.eventSocket?.path ?? join(dataDir, SOCKET_FILE);
     if (options.eventSocket?.path === undefined && Buffer.byteLength(eventSocketPath) > MAX_SOCKET_PATH) {

@@ -4,12 +4,12 @@
  * | task | default period | does |
  * |---|---|---|
  * | event-log-compaction | 30 s | `store.compact()`: drops log entries beyond the retention limits |
- * | log-file-cleanup | 10 min (first run 1 min after start) | removes logs of instances and runs that no longer exist (log-cleanup.ts) |
- * | run-cleanup | 30 s | deletes ended runs past their job's ttlSecondsAfterFinished and beyond its history limits (when wired) |
+ * | log-file-cleanup | 10 min (first run 1 min after start) | removes logs of instances, and folders of runs, that no longer exist (log-cleanup.ts) |
+ * | run-cleanup | 30 s | deletes ended runs past their job's ttlSecondsAfterFinished or beyond its history limits, and orphans (job-controller.ts cleanUpRuns; with the orchestrator on) |
  */
 import { join } from 'node:path';
 import type { Store } from '../store/store.js';
-import { cleanUpLogFiles } from './log-cleanup.js';
+import { cleanUpLogFiles, cleanUpRunDirs } from './log-cleanup.js';
 import type { HousekeepingTask } from './scheduler.js';
 
 export const DEFAULT_COMPACT_EVERY_MS = 30_000;
@@ -39,7 +39,7 @@ export interface LogCleanupTaskOptions {
   graceMs?: number;
 }
 
-/** Removes the logs of deleted instances and runs (see log-cleanup.ts). */
+/** Removes the logs of deleted instances and the folders of deleted runs (see log-cleanup.ts). */
 export function logCleanupTask(options: LogCleanupTaskOptions): HousekeepingTask {
   return {
     name: 'log-file-cleanup',
@@ -48,22 +48,22 @@ export function logCleanupTask(options: LogCleanupTaskOptions): HousekeepingTask
     jitterMs: options.firstRunMs === undefined ? 30_000 : 0,
     run: async (signal) => {
       const { removed, scanned } = await cleanUpLogFiles({ store: options.store, roots: [join(options.dataDir, 'logs')], graceMs: options.graceMs, signal });
-      return `removed ${removed.length} log${removed.length === 1 ? '' : 's'} (${scanned} files scanned)`;
+      const runDirs = await cleanUpRunDirs({ store: options.store, root: join(options.dataDir, 'runs'), graceMs: options.graceMs, signal });
+      return `removed ${plural(removed.length, 'instance log')} (${scanned} files scanned) and ${plural(runDirs.length, 'run folder')}`;
     },
   };
 }
 
 /**
- * Deletes runs past their TTL and beyond their job's history limits: `cleanUp(now)` resolves to
- * the number of runs deleted.
+ * Deletes runs past their TTL and beyond their job's history limits: `cleanUp(now)` (ms since
+ * the epoch) resolves to the number of runs deleted.
  */
-export function runCleanupTask(cleanUp: (now: Date) => Promise<number>, everyMs = DEFAULT_RUN_CLEANUP_EVERY_MS): HousekeepingTask {
+export function runCleanupTask(cleanUp: (now: number) => Promise<number>, everyMs = DEFAULT_RUN_CLEANUP_EVERY_MS): HousekeepingTask {
   return {
     name: 'run-cleanup',
     everyMs,
-    run: async () => {
-      const deleted = await cleanUp(new Date());
-      return `deleted ${deleted} run${deleted === 1 ? '' : 's'}`;
-    },
+    run: async () => `deleted ${plural(await cleanUp(Date.now()), 'run')}`,
   };
 }
+
+const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;

@@ -1,8 +1,9 @@
 /**
  * Log-file cleanup: removes the logs (with their rotated copies and indexes) of instances and
- * runs that no longer exist. runed removes an instance's log when it sees the instance deleted;
- * this sweep catches what was missed while runed was down or when that removal failed, and the
- * logs of deleted runs.
+ * runs that no longer exist, and the folders of deleted runs (`<dataDir>/runs/<namespace>/<id>/`:
+ * log, status file, exit files, default work dir; see server/orchestrator/run-files.ts). runed
+ * removes these when it sees an instance or a run deleted; this sweep catches what was missed
+ * while runed was down or when that removal failed.
  *
  * A log is garbage when no instance or run in the store names it as `status.logPath` AND none
  * of its files changed for `graceMs`: the files are scanned before the store is read, so a log
@@ -83,6 +84,61 @@ export async function cleanUpLogFiles(options: LogCleanupOptions): Promise<LogCl
     removed.push(log);
   }
   return { removed, scanned };
+}
+
+export interface RunDirCleanupOptions {
+  store: Store;
+  /** `<dataDir>/runs`: one folder per namespace, one per run id in it. */
+  root: string;
+  /** Default DEFAULT_LOG_GRACE_MS. */
+  graceMs?: number;
+  now?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Removes `<root>/<namespace>/<id>/` when no run `<namespace>/<id>` exists and neither the folder
+ * nor anything directly in it changed for `graceMs` (read before the store, as for logs).
+ * Resolves to the folders removed. A symbolic link in place of a folder is left alone.
+ */
+export async function cleanUpRunDirs(options: RunDirCleanupOptions): Promise<string[]> {
+  const graceMs = options.graceMs ?? DEFAULT_LOG_GRACE_MS;
+  const now = options.now ?? Date.now();
+  const candidates: { namespace: string; id: string; path: string; newest: number }[] = [];
+  for (const namespace of await directories(options.root)) {
+    for (const id of await directories(join(options.root, namespace))) {
+      if (options.signal?.aborted) return [];
+      const path = join(options.root, namespace, id);
+      let newest = 0;
+      try {
+        newest = (await lstat(path)).mtimeMs;
+        for (const entry of await readdir(path)) newest = Math.max(newest, (await lstat(join(path, entry)).catch(() => ({ mtimeMs: 0 }))).mtimeMs);
+      } catch (err) {
+        if (isNotFound(err)) continue;
+        throw err;
+      }
+      candidates.push({ namespace, id, path, newest });
+    }
+  }
+  const removed: string[] = [];
+  for (const c of candidates) {
+    if (options.signal?.aborted) break;
+    if (now - c.newest < graceMs) continue;
+    if (await options.store.get('runs', c.namespace, c.id)) continue;
+    await rm(c.path, { recursive: true, force: true }); // never follows symbolic links inside
+    removed.push(c.path);
+  }
+  return removed;
+}
+
+/** Names of the real directories (not links) in `dir`; none when it does not exist. */
+async function directories(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+  } catch (err) {
+    if (isNotFound(err) || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
+    throw err;
+  }
 }
 
 async function* regularFiles(dir: string, depth: number, signal: AbortSignal | undefined): AsyncGenerator<{ path: string; mtimeMs: number }> {

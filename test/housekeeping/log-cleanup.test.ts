@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { Instance } from '../../shared/gen/rune/v1/instance.js';
 import { Run } from '../../shared/gen/rune/v1/run.js';
-import { cleanUpLogFiles, logOf } from '../../server/housekeeping/log-cleanup.js';
+import { cleanUpLogFiles, cleanUpRunDirs, logOf } from '../../server/housekeeping/log-cleanup.js';
 import { openMemoryStore, type LevelStore } from '../../server/store/level-store.js';
 
 describe('housekeeping: log-file cleanup', () => {
@@ -87,5 +87,31 @@ describe('housekeeping: log-file cleanup', () => {
     expect(result.removed).to.deep.equal([]);
     expect(await readdir(outside)).to.deep.equal(['keep.log']);
     expect(await remaining('dev')).to.deep.equal(['linked-dir', 'linked.log']);
+  });
+
+  it('removes the folders of deleted runs (log, status and exit files, work dir), keeps live and fresh ones and links', async () => {
+    const runs = join(dir, 'runs');
+    const folder = async (ns: string, id: string, fresh = false) => {
+      const path = join(runs, ns, id);
+      await mkdir(join(path, 'work'), { recursive: true });
+      for (const f of ['output.log', 'status.json', 'exit-1', 'work/data.csv']) await writeFile(join(path, f), 'x');
+      if (!fresh) for (const f of ['output.log', 'status.json', 'exit-1', 'work', '']) await utimes(join(path, f), hourAgo, hourAgo);
+      return path;
+    };
+    await folder('ops', '01jlive');
+    const gone = await folder('ops', '01jgone');
+    await folder('ops', '01jfresh', true);
+    const outside = join(dir, 'precious');
+    await mkdir(outside);
+    await writeFile(join(outside, 'keep'), 'data');
+    await symlink(outside, join(runs, 'ops', '01jlink'));
+    await symlink(outside, join(gone, 'work', 'link'));
+    await utimes(join(gone, 'work'), hourAgo, hourAgo);
+    await store.create('runs', Run.fromPartial({ metadata: { name: '01jlive', namespace: 'ops' }, spec: { job: 'etl' }, status: { phase: 'finished' } }));
+
+    expect(await cleanUpRunDirs({ store, root: runs })).to.deep.equal([gone]);
+    expect((await readdir(join(runs, 'ops'))).sort()).to.deep.equal(['01jfresh', '01jlink', '01jlive']);
+    expect(await readdir(outside)).to.deep.equal(['keep']);
+    expect(await cleanUpRunDirs({ store, root: join(dir, 'nowhere') })).to.deep.equal([]);
   });
 });

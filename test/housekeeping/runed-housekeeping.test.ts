@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { Run } from '../../shared/gen/rune/v1/run.js';
 import { runRuned } from '../daemon/runed-cli.js';
+import { aNamespace } from '../support/builders.js';
 import { eventually, killProcessesUnder } from '../support/procs.js';
 import { startTestRuned } from '../support/test-runed.js';
 
@@ -58,8 +59,23 @@ describe('housekeeping in runed', function () {
     try {
       await eventually('the cleanup ran', () => t.runed.housekeeping.status().find((s) => s.name === 'log-file-cleanup')?.lastRun);
       const task = t.runed.housekeeping.status().find((s) => s.name === 'log-file-cleanup')!;
-      expect(task.lastRun).to.include({ result: 'ok', message: 'removed 1 log (3 files scanned)' });
+      expect(task.lastRun).to.include({ result: 'ok', message: 'removed 1 instance log (3 files scanned) and 0 run folders' });
       expect(await readdir(join(dataDir, 'logs', 'default'))).to.deep.equal([]);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('runs the job controller\'s cleanUpRuns as run-cleanup: an ended run of a job that is gone is deleted', async () => {
+    const t = await startTestRuned({ housekeeping: { runCleanupEveryMs: 3_600_000 } });
+    try {
+      await t.runed.store.create('namespaces', aNamespace({ name: 'hk' }));
+      const orphan = await t.runed.store.create<Run>('runs', Run.fromPartial({ metadata: { name: '01jorphan', namespace: 'hk' }, spec: { job: 'gone', source: 'local' }, status: { phase: 'finished', lastChange: 'finished' } }));
+      await eventually('the orchestrator sees the run', () => t.runed.orchestrator!.runs.get('hk', orphan.metadata!.name));
+      const status = await t.runed.housekeeping.runNow('run-cleanup');
+      expect(status.lastRun?.result).to.equal('ok');
+      expect(status.lastRun?.message).to.match(/^deleted [01] runs?$/); // 0 when the job controller got there first
+      await eventually('the orphan is deleted', async () => (await t.runed.store.get('runs', 'hk', orphan.metadata!.name)) === undefined);
     } finally {
       await t.stop();
     }
@@ -77,10 +93,10 @@ describe('housekeeping in runed', function () {
       const status = JSON.parse(json.stdout) as { eventSocket: string; live: { pid: number; revision: number; housekeeping: { name: string; nextRunAt: string }[] } };
       expect(status.eventSocket).to.equal(join(dataDir, 'runed.sock'));
       expect(status.live.revision).to.be.above(0);
-      expect(status.live.housekeeping.map((h) => h.name)).to.deep.equal(['event-log-compaction', 'log-file-cleanup']);
+      expect(status.live.housekeeping.map((h) => h.name)).to.deep.equal(['event-log-compaction', 'log-file-cleanup', 'run-cleanup']);
       expect(Date.parse(status.live.housekeeping[0]!.nextRunAt)).to.be.above(Date.now() - 5000);
       const text = await runRuned(['status', ...flags], { home });
-      expect(text.stdout).to.match(/housekeeping:\n\s+event-log-compaction\s+every 30s\s+not run yet; next in \d+s\n\s+log-file-cleanup\s+every 10m0s\s+not run yet; next in/);
+      expect(text.stdout).to.match(/housekeeping:\n\s+event-log-compaction\s+every 30s\s+not run yet; next in \d+s\n\s+log-file-cleanup\s+every 10m0s\s+not run yet; next in \d+m\d+s\n\s+run-cleanup\s+every 30s\s+not run yet; next in/);
       expect(text.stdout).to.contain(`  sock  ${join(dataDir, 'runed.sock')} (connections: 1, subscribed: 0)`);
       expect(text.stdout).to.match(/store revision \d+, events retained after revision \d+/);
     } finally {

@@ -24,6 +24,7 @@ import { Injector } from './injection.js';
 import { NamespaceController } from './namespace-controller.js';
 import { RunController, runKey } from './run-controller.js';
 import { DEFAULT_RETRY } from './run-plan.js';
+import { isTerminal } from '../domain/runs.js';
 import { ScheduleTimer } from './schedule-timer.js';
 import { ServiceController } from './service-controller.js';
 import { DEFAULT_ROLLOUT, type ReferenceVersions, type RolloutOptions } from './service-plan.js';
@@ -78,7 +79,7 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
   const [jobs, runs] = await Promise.all([Informer.start<Job>(store, 'jobs'), Informer.start<Run>(store, 'runs')]);
   const injector = new Injector({ store, keyring: options.keyring, dataDir: options.dataDir, log: queueLog });
   // Mount dirs of instances that no longer exist (runed died before removing them).
-  await injector.sweep((namespace, name) => instances.get(namespace, name) !== undefined || runs.get(namespace, name) !== undefined);
+  await injector.sweep((namespace, name) => instances.get(namespace, name) !== undefined || isActiveRun(runs.get(namespace, name)));
   const references = (service: Service): ReferenceVersions => {
     const namespace = service.metadata!.namespace;
     const refs = specObjectRefs(service.spec);
@@ -196,4 +197,9 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
       await runner.close();
     },
   };
+}
+
+/** A run that may have a process (and so secret mounts) now. */
+function isActiveRun(run: Run | undefined): boolean {
+  return run !== undefined && !isTerminal(run);
 }

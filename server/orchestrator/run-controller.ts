@@ -266,6 +266,11 @@ export class RunController {
       void this.stop(key, owned, 'DeadlineExceeded').then((ok) => ok || this.enqueueLater(key));
       return;
     }
+    // The PID write after the start failed (transient): record it now.
+    const open = run.status?.attempts.at(-1);
+    if (open && !open.finishedAt && open.pid !== owned.handle.pid) {
+      run = await this.writeStatus(run, { attempts: withOpenAttempt(run.status!.attempts, { pid: owned.handle.pid, processStartTime: owned.handle.startTime }), lastChange: 'updated' });
+    }
     const reading = this.readings.get(key);
     if (reading) {
       await this.writeStatus(run, applyStatusReport(reading));

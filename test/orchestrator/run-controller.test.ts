@@ -15,6 +15,8 @@ import * as grpc from '@grpc/grpc-js';
 import { expect } from 'chai';
 import { Job, type JobSpec } from '../../shared/gen/rune/v1/job.js';
 import type { Run, RunEvent } from '../../shared/gen/rune/v1/run.js';
+import { ConfigMap } from '../../shared/gen/rune/v1/configmap.js';
+import { ConfigMapServiceClient } from '../../shared/gen/rune/v1/configmap_service.js';
 import { JobServiceClient } from '../../shared/gen/rune/v1/job_service.js';
 import { RunServiceClient, type WatchRunsResponse } from '../../shared/gen/rune/v1/run_service.js';
 import { aNamespace } from '../support/builders.js';
@@ -298,6 +300,22 @@ describe('run controller (real runed, real processes)', function () {
       const gone = await api.get(id).then(() => false, (err: grpc.ServiceError) => err.code === grpc.status.NOT_FOUND);
       return gone && !existsSync(join(t.runed.dataDir, 'runs', ns, id));
     });
+  });
+
+  it('configmap references in env are resolved at the start, never stored in the run', async () => {
+    const configMaps = new ConfigMapServiceClient(t.runed.grpcAddr, grpc.credentials.createInsecure());
+    try {
+      const configMap = ConfigMap.fromPartial({ metadata: { name: 'cfg', namespace: ns }, data: { greeting: 'bonjour' } });
+      await call(configMaps, configMaps.castConfigMap, { configMap, dryRun: false }, api.md);
+    } finally {
+      configMaps.close();
+    }
+    await api.job('refs', { command: 'sh', args: ['-c', 'echo "greeting=$GREETING"'], env: { GREETING: '{{configmap:cfg/greeting}}' } });
+    const id = await api.start('refs');
+    const run = await api.until(id, ['finished', 'failed']);
+    expect(run.status).to.deep.include({ phase: 'finished' });
+    expect(await readFile(run.status!.logPath, 'utf8')).to.equal('greeting=bonjour\n');
+    expect(run.spec!.template!.env.GREETING).to.equal('{{configmap:cfg/greeting}}');
   });
 
   it('a command that cannot start fails the run with StartFailed after its retries', async () => {

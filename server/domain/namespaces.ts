@@ -4,6 +4,7 @@
  */
 import { RuneError } from '../../shared/errors.js';
 import type { Namespace } from '../../shared/gen/rune/v1/namespace.js';
+import type { Job } from '../../shared/gen/rune/v1/job.js';
 import type { Service } from '../../shared/gen/rune/v1/service.js';
 import type { ListMeta } from '../../shared/gen/rune/v1/meta.js';
 import { validateDnsLabel } from '../../shared/spec/names.js';
@@ -13,7 +14,7 @@ import { newMeta, parseLabelSelector, throwIfInvalid } from './objects.js';
 export const DEFAULT_NAMESPACE = 'default';
 
 /** Kinds that live inside a namespace and block its deletion. */
-const NAMESPACED_KINDS = ['services', 'instances', 'secrets', 'configmaps'] as const;
+const NAMESPACED_KINDS = ['services', 'instances', 'jobs', 'runs', 'secrets', 'configmaps'] as const;
 /** Kinds without finalizers, deleted in the same commit that marks a namespace (cascade). */
 const DELETED_AT_ONCE = new Set<string>(['secrets', 'configmaps']);
 
@@ -54,7 +55,8 @@ export async function deleteNamespace(store: Store, name: string, options: { cas
 
 async function deleteNamespaceOnce(store: Store, name: string, options: { cascade: boolean }): Promise<Namespace> {
   const namespace = await getNamespace(store, name);
-  const services: Service[] = [];
+  /** Objects whose controller must clean up first (services stop instances, jobs cancel runs). */
+  const marked: { kind: 'services' | 'jobs'; object: Service | Job }[] = [];
   const atOnce: Array<{ kind: string; name: string; resourceVersion: number }> = [];
   const held: string[] = [];
   for (const kind of NAMESPACED_KINDS) {
@@ -63,7 +65,7 @@ async function deleteNamespaceOnce(store: Store, name: string, options: { cascad
       const page = await store.list(kind, { namespace: name, limit: 5000, continueToken });
       for (const item of page.items) {
         held.push(`${kind}/${item.metadata!.name}`);
-        if (kind === 'services') services.push(item as Service);
+        if (kind === 'services' || kind === 'jobs') marked.push({ kind, object: item as Service | Job });
         if (DELETED_AT_ONCE.has(kind)) atOnce.push({ kind, name: item.metadata!.name, resourceVersion: item.metadata!.resourceVersion });
       }
       continueToken = page.continueToken;
@@ -76,11 +78,11 @@ async function deleteNamespaceOnce(store: Store, name: string, options: { cascad
     const shown = held.slice(0, 5).join(', ') + (held.length > 5 ? `, … (${held.length} in all)` : '');
     throw new RuneError('FAILED_PRECONDITION', `namespace "${name}" is not empty (${shown}); delete those first or pass --cascade`);
   }
-  // One commit: mark the namespace and every service (each at the version listed); secrets and
-  // configmaps go at once (running instances keep what they were started with).
+  // One commit: mark the namespace and every service and job (each at the version listed);
+  // secrets and configmaps go at once (running instances keep what they were started with).
   const now = new Date();
-  const mark = <T extends Namespace | Service>(o: T): T => (o.metadata!.deletionTimestamp ? o : { ...o, metadata: { ...o.metadata!, deletionTimestamp: now } });
-  const ops: WriteOp[] = services.map((s) => ({ op: 'update', kind: 'services', object: mark(s) }));
+  const mark = <T extends Namespace | Service | Job>(o: T): T => (o.metadata!.deletionTimestamp ? o : { ...o, metadata: { ...o.metadata!, deletionTimestamp: now } });
+  const ops: WriteOp[] = marked.map(({ kind, object }) => ({ op: 'update', kind, object: mark(object) }));
   for (const o of atOnce) ops.push({ op: 'delete', kind: o.kind, namespace: name, name: o.name, resourceVersion: o.resourceVersion });
   ops.push({ op: 'update', kind: 'namespaces', object: mark(namespace) });
   const result = await store.commit(ops);

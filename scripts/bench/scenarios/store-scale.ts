@@ -26,6 +26,8 @@ const PER_NAMESPACE = 10_000;
 const BATCH = 5_000;
 /** The longest wait for runed's controllers to drain their queues before RSS is read. */
 const IDLE_CAP_MS = 10_000;
+/** The longest wait for /readyz; past it the repetition reports the cap (a lower bound). */
+const READY_CAP_MS = 45_000;
 
 /** Seeds `count` services (and their namespaces) into a fresh store at `dataDir`; returns ms. */
 async function seed(dataDir: string, count: number): Promise<number> {
@@ -73,16 +75,20 @@ export const storeScale: Scenario = {
     const queuedAtRest: number[] = [];
     // One start on a million objects takes tens of seconds: at most 3 repetitions then, so the
     // whole suite stays under 10 minutes (the notes say so).
-    const reps = ctx.mode === 'quick' ? ctx.reps : Math.min(ctx.reps, 3);
+    const reps = ctx.mode === 'quick' ? ctx.reps : Math.min(ctx.reps, 2);
+    const notReady: number[] = [];
     const retried = await repeat({ ...ctx, reps }, async (rep) => {
       const t0 = performance.now();
-      const runed = await launchRuned({ tag: `${ctx.tag}/runed-${rep}`, dir, cpuProfileDir: ctx.cpuProfileDir, timeoutMs: 120_000 });
+      const runed = await launchRuned({ tag: `${ctx.tag}/runed-${rep}`, dir, cpuProfileDir: ctx.cpuProfileDir, timeoutMs: 60_000 });
       try {
-        await waitFor('runed /readyz to answer 200', async () => (await fetch(`http://${runed.httpAddr}/readyz`)).status === 200, { timeoutMs: 120_000, everyMs: 10, deadline: ctx.deadline });
+        // Not ready within READY_CAP_MS is a result, not a failure: the figure is then the cap
+        // (a lower bound) and the notes say so.
+        const answered = await waitFor('runed /readyz to answer 200', async () => (await fetch(`http://${runed.httpAddr}/readyz`, { signal: AbortSignal.timeout(2_000) })).status === 200, { timeoutMs: READY_CAP_MS, everyMs: 10, deadline: ctx.deadline }).then(() => true, () => false);
         const ready = performance.now() - t0;
+        if (!answered) notReady.push(rep + 1);
         // At rest: the controllers' queues drained, or IDLE_CAP_MS after ready, whichever first.
         const idle = await waitControllersIdle(runed.httpAddr, IDLE_CAP_MS).catch(() => Number.NaN);
-        const queued = Number.isNaN(idle) ? await readMetricSum(runed.httpAddr, 'rune_controller_queue_depth') : 0;
+        const queued = Number.isNaN(idle) ? await readMetricSum(runed.httpAddr, 'rune_controller_queue_depth').catch(() => Number.NaN) : 0;
         await sleep(2_000);
         const rss = (vmKb(runed.pid, 'VmRSS') ?? Number.NaN) / 1024;
         readyMs.push(ready);
@@ -105,9 +111,10 @@ export const storeScale: Scenario = {
         { label: `${n} objects: peak RSS (VmHWM) during start`, unit: 'MB', runed: peakMb },
       ],
       retried,
-      details: { objects: count, repetitions: reps, queuedAtRest, seedSeconds: round(seedMs / 1000, 1), readyMs: readyMs.map((v) => round(v, 0)), idleMs: idleMs.map((v) => round(v, 0)), rssMb: rssMb.map((v) => round(v, 1)), peakMb: peakMb.map((v) => round(v, 1)) },
+      details: { objects: count, repetitions: reps, notReady, queuedAtRest, seedSeconds: round(seedMs / 1000, 1), readyMs: readyMs.map((v) => round(v, 0)), idleMs: idleMs.map((v) => round(v, 0)), rssMb: rssMb.map((v) => round(v, 1)), peakMb: peakMb.map((v) => round(v, 1)) },
       notes: [
         `Store scale: ${n} scale-0 services in ${Math.ceil(count / PER_NAMESPACE)} namespaces (${PER_NAMESPACE.toLocaleString('en')} each), seeded in-process through the store in ${(seedMs / 1000).toFixed(0)} s (batches of ${BATCH.toLocaleString('en')}, unsynced, event log compacted to 1,000); then the built runed started on that data dir with the orchestrator on, once per repetition. Ready: spawn → first /readyz 200. At rest: once rune_controller_queue_depth is 0 (or ${IDLE_CAP_MS / 1000} s after ready, whichever first), plus 2 s; RSS from /proc VmRSS.${reps < ctx.reps ? ` ${reps} repetitions, not ${ctx.reps}: each start on this data dir takes tens of seconds and the suite must stay under 10 minutes.` : ''}`,
+        ...(notReady.length > 0 ? [`Store scale: runed did not answer /readyz with 200 within ${READY_CAP_MS / 1000} s in repetition(s) ${notReady.join(', ')} (requests timed out: its event loop was busy); the ready figure counts those as ${READY_CAP_MS / 1000} s, a lower bound.`] : []),
         ...(drained ? [] : [`Store scale: runed's controllers had not drained their queues ${IDLE_CAP_MS / 1000} s after ready (${queuedAtRest.join(', ')} keys still queued): every object was loaded into an informer and every service enqueued for a reconcile at start; RSS "at rest" is taken while that work goes on.`]),
       ],
     };

@@ -10,7 +10,7 @@ import type { ListMeta } from '../../shared/gen/rune/v1/meta.js';
 import { applyJobDefaults, validateJob } from '../../shared/spec/job-spec.js';
 import type { Store } from '../store/store.js';
 import { JOB_FINALIZER } from './finalizers.js';
-import { applyObject, parseLabelSelector, requestDelete, throwIfInvalid, type ApplyKind, type ApplyResult } from './objects.js';
+import { applyObject, deleteObject, parseLabelSelector, throwIfInvalid, type ApplyKind, type ApplyResult } from './objects.js';
 
 const jobApply: ApplyKind<Job> = {
   kind: 'jobs',
@@ -47,18 +47,6 @@ export async function listJobs(store: Store, namespace: string, options: { limit
 }
 
 /** Marks the job for deletion: the job controller cancels its active runs and deletes its runs, then the job. */
-export async function deleteJob(store: Store, namespace: string, name: string, resourceVersion: number): Promise<Job> {
-  for (let attempt = 0; ; attempt++) {
-    const job = await getJob(store, namespace, name);
-    if (resourceVersion && resourceVersion !== job.metadata!.resourceVersion) {
-      throw new RuneError('ABORTED', `job "${name}": resourceVersion ${resourceVersion} is stale (current ${job.metadata!.resourceVersion}); read it again and retry`);
-    }
-    try {
-      return await requestDelete(store, 'jobs', job);
-    } catch (err) {
-      // The controller wrote its status between our read and write: read again.
-      if (err instanceof RuneError && err.code === 'ABORTED' && !resourceVersion && attempt < 5) continue;
-      throw err;
-    }
-  }
+export function deleteJob(store: Store, namespace: string, name: string, resourceVersion: number): Promise<Job> {
+  return deleteObject<Job>(store, 'jobs', 'job', namespace, name, resourceVersion);
 }

@@ -121,3 +121,24 @@ export async function applyObject<T extends StoredObject>(store: Store, kind: Ap
     }
   }
 }
+
+/**
+ * Deletes `kind/namespace/name` through `requestDelete` (finalizers honoured). With a
+ * `resourceVersion`, only that version (ABORTED otherwise); without, a conflict with a
+ * controller's status write is read again (bounded).
+ */
+export async function deleteObject<T extends StoredObject>(store: Store, kind: string, noun: string, namespace: string, name: string, resourceVersion: number): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    const object = await store.get<T>(kind, namespace, name);
+    if (!object) throw RuneError.notFound(`${noun} "${name}" not found in namespace "${namespace}"`);
+    if (resourceVersion && resourceVersion !== object.metadata!.resourceVersion) {
+      throw new RuneError('ABORTED', `${noun} "${name}": resourceVersion ${resourceVersion} is stale (current ${object.metadata!.resourceVersion}); read it again and retry`);
+    }
+    try {
+      return await requestDelete(store, kind, object);
+    } catch (err) {
+      if (err instanceof RuneError && err.code === 'ABORTED' && !resourceVersion && attempt < APPLY_RETRIES) continue;
+      throw err;
+    }
+  }
+}

@@ -11,7 +11,7 @@ import { applyServiceDefaults, validateService } from '../../shared/spec/service
 import { canonicalJson } from '../store/kinds.js';
 import type { Store } from '../store/store.js';
 import { SERVICE_FINALIZER } from './finalizers.js';
-import { newMeta, notFoundNamespace, parseLabelSelector, requestDelete, throwIfInvalid } from './objects.js';
+import { deleteObject, newMeta, notFoundNamespace, parseLabelSelector, throwIfInvalid } from './objects.js';
 
 export type CastResult = 'created' | 'updated' | 'configured' | 'unchanged';
 
@@ -93,21 +93,8 @@ export async function listServices(store: Store, namespace: string, options: { l
  * Deletes a service. Its instances are stopped first: the service is marked (deletionTimestamp)
  * and the service controller removes the record once they are gone.
  */
-export async function deleteService(store: Store, namespace: string, name: string, resourceVersion: number): Promise<Service> {
-  for (let attempt = 0; ; attempt++) {
-    const service = await getService(store, namespace, name);
-    if (resourceVersion && resourceVersion !== service.metadata!.resourceVersion) {
-      throw new RuneError('ABORTED', `service "${name}": resourceVersion ${resourceVersion} is stale (current ${service.metadata!.resourceVersion}); read it again and retry`);
-    }
-    try {
-      return await requestDelete(store, 'services', service);
-    } catch (err) {
-      // The controller wrote its status between our read and write: read again, unless the
-      // caller asked for this exact version.
-      if (err instanceof RuneError && err.code === 'ABORTED' && !resourceVersion && attempt < CAST_RETRIES) continue;
-      throw err;
-    }
-  }
+export function deleteService(store: Store, namespace: string, name: string, resourceVersion: number): Promise<Service> {
+  return deleteObject<Service>(store, 'services', 'service', namespace, name, resourceVersion);
 }
 
 /** Sets spec.scale alone (no other spec field changes, so no rolling update). */

@@ -64,16 +64,9 @@ export function describeService(service: Service, now: Date = new Date()): strin
   const spec = service.spec;
   const status = service.status;
   const lines: Array<{ indent: number; line: Line }> = metaLines(service.metadata, now, true);
-  const env = Object.entries(spec?.env ?? {}).sort(([a], [b]) => a.localeCompare(b));
   const ports = (spec?.ports ?? []).map((p) => `${p.name ? `${p.name} ` : ''}${p.port}/${p.protocol || 'tcp'}`).join(', ');
   lines.push(
-    { indent: 0, line: ['Spec'] },
-    { indent: 1, line: ['Runtime', spec?.runtime || NONE] },
-    { indent: 1, line: ['Command', spec?.command || NONE] },
-    { indent: 1, line: ['Args', spec?.args.length ? spec.args.map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(' ') : NONE] },
-    { indent: 1, line: ['Working Dir', spec?.workingDir || NONE] },
-    { indent: 1, line: ['Environment', env.length ? '' : NONE] },
-    ...env.map(([k, v]) => ({ indent: 2, line: [k, v] as Line })),
+    ...workloadLines(spec),
     { indent: 1, line: ['Scale', String(spec?.scale ?? 0)] },
     { indent: 1, line: ['Ports', ports || NONE] },
     { indent: 1, line: ['Liveness', describeProbe(spec?.health?.liveness)] },
@@ -165,15 +158,8 @@ export function describeJob(job: Job, recentRuns: readonly Run[] | undefined, no
   const spec = job.spec;
   const status = job.status;
   const lines: Array<{ indent: number; line: Line }> = metaLines(job.metadata, now, true);
-  const env = Object.entries(spec?.env ?? {}).sort(([a], [b]) => a.localeCompare(b));
   lines.push(
-    { indent: 0, line: ['Spec'] },
-    { indent: 1, line: ['Runtime', spec?.runtime || NONE] },
-    { indent: 1, line: ['Command', spec?.command || NONE] },
-    { indent: 1, line: ['Args', spec?.args.length ? spec.args.map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(' ') : NONE] },
-    { indent: 1, line: ['Working Dir', spec?.workingDir || NONE] },
-    { indent: 1, line: ['Environment', env.length ? '' : NONE] },
-    ...env.map(([k, v]) => ({ indent: 2, line: [k, v] as Line })),
+    ...workloadLines(spec),
     { indent: 1, line: ['Schedule', spec?.schedule || '<none> (runs once when cast, and on demand)'] },
     { indent: 1, line: ['Time Zone', spec?.timezone || NONE] },
     { indent: 1, line: ['Suspend', spec?.suspend ? 'yes' : 'no'] },
@@ -260,4 +246,18 @@ export function attemptExitText(attempt: RunAttempt): string {
 
 function indent(text: string): string {
   return text.replace(/^(?=.)/gm, '  ');
+}
+
+/** The 'Spec' heading and the fields services and jobs share: runtime, command, args, working dir, env. */
+function workloadLines(spec: { runtime: string; command: string; args: string[]; workingDir: string; env: Record<string, string> } | undefined): Array<{ indent: number; line: Line }> {
+  const env = Object.entries(spec?.env ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  return [
+    { indent: 0, line: ['Spec'] },
+    { indent: 1, line: ['Runtime', spec?.runtime || NONE] },
+    { indent: 1, line: ['Command', spec?.command || NONE] },
+    { indent: 1, line: ['Args', spec?.args.length ? spec.args.map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(' ') : NONE] },
+    { indent: 1, line: ['Working Dir', spec?.workingDir || NONE] },
+    { indent: 1, line: ['Environment', env.length ? '' : NONE] },
+    ...env.map(([k, v]) => ({ indent: 2, line: [k, v] as Line })),
+  ];
 }

@@ -5,12 +5,12 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import { RuneError } from '../shared/errors.js';
 import { apiServices } from '../shared/api/methods.js';
 import { packageRoot, runeVersion } from '../shared/version.js';
 import { interceptors } from './api/chain.js';
+import { HealthService } from './api/health.js';
 import { addLazyReflection } from './api/lazy-reflection.js';
 import { implement, type HandlerMap } from './api/dispatch.js';
 import { grpcServerCredentials } from './api/grpc-server-credentials.js';
@@ -259,7 +259,7 @@ export async function startRuned(options: RunedOptions): Promise<Runed> {
     for (const { grpc: definition } of apiServices) {
       server.addService(passBytesThrough(definition as unknown as grpc.ServiceDefinition), implement(definition as unknown as grpc.ServiceDefinition, handlers, dispatch));
     }
-    const health = new HealthImplementation({ '': 'NOT_SERVING' });
+    const health = new HealthService({ '': 'NOT_SERVING' });
     health.addToServer(server);
     addLazyReflection(server, join(packageRoot(), 'dist', 'rune.binpb'));
 

@@ -18,7 +18,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type * as grpc from '@grpc/grpc-js';
 import type { JsonObject, JsonValue } from '@bufbuild/protobuf';
-import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import type { RawData, WebSocket, WebSocketServer } from 'ws';
 import { RuneError } from '../../shared/errors.js';
 import type { HttpError } from './http-errors.js';
 import type { LoopbackClient } from './loopback-client.js';
@@ -47,15 +47,21 @@ export interface BridgeOptions {
 }
 
 export class WebSocketBridge {
-  private readonly wss: WebSocketServer;
+  /** Loaded on the first upgrade: `ws` costs ~6 MB of RSS that most runeds never need. */
+  private wss: Promise<WebSocketServer> | undefined;
   private readonly sessions = new Set<WebSocket>();
 
-  constructor(private readonly options: BridgeOptions) {
-    this.wss = new WebSocketServer({
-      noServer: true,
-      maxPayload: options.maxPayload,
-      handleProtocols: (protocols) => (protocols.has(WS_PROTOCOL) ? WS_PROTOCOL : false),
-    });
+  constructor(private readonly options: BridgeOptions) {}
+
+  private server(): Promise<WebSocketServer> {
+    return (this.wss ??= import('ws').then(
+      ({ WebSocketServer }) =>
+        new WebSocketServer({
+          noServer: true,
+          maxPayload: this.options.maxPayload,
+          handleProtocols: (protocols) => (protocols.has(WS_PROTOCOL) ? WS_PROTOCOL : false),
+        }),
+    ));
   }
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -90,7 +96,10 @@ export class WebSocketBridge {
       }
     }
     const bearer = bearerFromProtocols(req.headers['sec-websocket-protocol']);
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.serve(ws, route, options.metadataFor(req, bearer), firstRequest));
+    void this.server().then(
+      (wss) => wss.handleUpgrade(req, socket, head, (ws) => this.serve(ws, route, options.metadataFor(req, bearer), firstRequest)),
+      (err: unknown) => options.reject(socket, options.toHttpError(err)),
+    );
   }
 
   private serve(ws: WebSocket, route: Route, metadata: grpc.Metadata, firstRequest: Uint8Array | undefined): void {
@@ -180,7 +189,7 @@ export class WebSocketBridge {
   /** Closes every session (runed stopping) with 1001. */
   close(): void {
     for (const ws of this.sessions) ws.close(1001, 'runed is stopping');
-    this.wss.close();
+    void this.wss?.then((wss) => wss.close());
   }
 }
 

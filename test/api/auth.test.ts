@@ -107,8 +107,24 @@ describe('authentication', function () {
     const res = await new Promise<{ status: string }>((resolve, reject) =>
       health.check({ service: '' }, (err: Error | null, r: { status: string }) => (err ? reject(err) : resolve(r))),
     );
-    health.close();
     expect(res.status).to.equal('SERVING');
+    const perService = await new Promise<{ status: string }>((resolve, reject) =>
+      health.check({ service: 'rune.v1.RunService' }, (err: Error | null, r: { status: string }) => (err ? reject(err) : resolve(r))),
+    );
+    expect(perService.status).to.equal('SERVING');
+    const unknown = await new Promise<grpc.ServiceError>((resolve) => health.check({ service: 'no.Such' }, (err: grpc.ServiceError) => resolve(err)));
+    expect(unknown.code).to.equal(grpc.status.NOT_FOUND);
+    // Watch: the current status at once (the standard client's wire format decodes it).
+    const watched = await new Promise<string>((resolve, reject) => {
+      const stream = (health as unknown as { watch(r: { service: string }): grpc.ClientReadableStream<{ status: string }> }).watch({ service: '' });
+      stream.on('data', (m: { status: string }) => {
+        resolve(m.status);
+        stream.cancel();
+      });
+      stream.on('error', (err: grpc.ServiceError) => (err.code === grpc.status.CANCELLED ? undefined : reject(err)));
+    });
+    expect(watched).to.equal('SERVING');
+    health.close();
   });
 
   it('serves reflection without a token, listing the API (what grpcurl list does)', async () => {

@@ -31,6 +31,7 @@ import { RuneError } from '../../shared/errors.js';
 import { instanceEnv } from './instance-env.js';
 import { findProcessByEnv, liveGroupSizes, readProcStat, requireLinux } from './proc.js';
 import { resolveCommand } from './resolve-command.js';
+import { SpawnFailed, SpawnerGone, Spawner, type SpawnRequest } from './spawner.js';
 import type { ExitInfo, ExitListener, ProcessHandle, Runner, StartRequest, StartResult, StopOptions, WorkloadKind } from './runner.js';
 
 const openAsync = promisify(openFd);
@@ -57,7 +58,20 @@ export interface ProcessRunnerOptions {
   pollMs?: number;
   /** Where the runner reports what it does; silent when absent. */
   log?: Logger;
+  /**
+   * Who forks workloads. 'helper' (the default): a small Node child of runed (spawner.ts), so a
+   * fork costs what it costs from a small heap, not from runed's; its children's exits are
+   * relayed with their real status. When the helper cannot start, or dies, the runner spawns
+   * from runed itself until a new helper is up ('direct' always does). Either way workloads are
+   * detached process groups that outlive runed and the helper.
+   */
+  spawner?: 'helper' | 'direct';
 }
+
+/** A helper that failed this many times in a row before answering is not tried again. */
+const SPAWNER_MAX_FAILURES = 3;
+/** The least time between two helper starts. */
+const SPAWNER_RESTART_MS = 1000;
 
 /**
  * The log files of one instance, oldest first: `<log>.<keep>`, ..., `<log>.1`, `<log>`. Pure: some
@@ -185,6 +199,8 @@ interface Watch {
   readonly handle: ProcessHandle;
   /** Set when this runner spawned it: its 'exit' event gives the real status. */
   child: ChildProcess | undefined;
+  /** Spawned by the helper, which relays its exit with the real status (until the helper dies). */
+  relayed: boolean;
   onChildExit: ((code: number | null, signal: NodeJS.Signals | null) => void) | undefined;
   /** True until start() has returned: its exit is reported to listeners only afterwards. */
   starting: boolean;
@@ -210,6 +226,12 @@ export class ProcessRunner implements Runner {
   private tickInFlight: Promise<void> | undefined;
   private cursor = 0;
   private closed = false;
+  private readonly useSpawner: boolean;
+  private spawner: Spawner | undefined;
+  private spawnerFailures = 0;
+  private spawnerStartedAt = 0;
+  /** Exits the helper relayed before start() tracked the process, by `${pid}:${startTime}`. */
+  private readonly earlyExits = new Map<string, { code: number; signal: string }>();
   /** One /proc scan answers the group questions of many exits (see liveGroupSize). */
   private groupSnapshot: { sizes: Map<number, number>; takenAt: number; sameTurn: boolean } | undefined;
 
@@ -222,6 +244,9 @@ export class ProcessRunner implements Runner {
     this.pollMs = Math.max(1, options.pollMs ?? 1000);
     this.log = options.log;
     this.prlimitPath = isExecutable(PRLIMIT_PATH) ? PRLIMIT_PATH : undefined;
+    this.useSpawner = (options.spawner ?? 'helper') === 'helper';
+    // Started now, so its ~50 ms of start-up overlap runed's own.
+    if (this.useSpawner) this.startSpawner();
     // One timer for everything; unref'd so it never keeps runed alive.
     this.pollTimer = setInterval(() => this.tick(), this.pollMs);
     this.pollTimer.unref();
@@ -239,19 +264,30 @@ export class ProcessRunner implements Runner {
     const [cwd] = await Promise.all([this.workingDir(request), mkdir(dirname(logPath), { recursive: true, mode: 0o700 })]);
     const executable = await resolveCommand(request.command, env.PATH ?? '', cwd);
     const plan = planMemoryLimit(request.memoryLimitBytes, { platform: process.platform, prlimitPath: this.prlimitPath });
+    const wrapper = request.exitFile ? [SHELL_PATH, '-c', EXIT_WRAPPER, 'rune-exit', request.exitFile] : [];
+    const [file, ...args] = [...plan.prefix, ...wrapper, executable, ...request.args];
+    // Keep the name the user wrote as argv[0] (ps shows it); prlimit passes the path on.
+    const argv0 = plan.prefix.length === 0 && wrapper.length === 0 ? request.command : undefined;
+    const spawnRequest: SpawnRequest = { file: file!, args, cwd, env, logPath, ...(argv0 !== undefined ? { argv0 } : {}) };
+    const spawner = await this.readySpawner();
+    const handle = spawner ? await this.startByHelper(spawner, request, spawnRequest) : await this.startDirect(request, spawnRequest);
+    this.log?.debug({ instance: request.instance, pid: handle.pid, command: request.command }, 'workload started');
+    return { ...handle, memoryLimit: plan.memoryLimit };
+  }
+
+  /** Spawns from runed itself; the child's 'exit' event gives the real status. */
+  private async startDirect(request: StartRequest, spawnRequest: SpawnRequest): Promise<ProcessHandle> {
+    const { file, args, cwd, env, argv0, logPath } = spawnRequest;
     const fd = await openAsync(logPath, fsConstants.O_WRONLY | fsConstants.O_APPEND | fsConstants.O_CREAT, 0o600);
     let child: ChildProcess;
     try {
       this.assertOpen(); // closed while we awaited: start nothing that no one would watch
-      const wrapper = request.exitFile ? [SHELL_PATH, '-c', EXIT_WRAPPER, 'rune-exit', request.exitFile] : [];
-      const [file, ...args] = [...plan.prefix, ...wrapper, executable, ...request.args];
-      child = spawn(file!, args, {
+      child = spawn(file, args, {
         cwd,
         env,
         detached: true, // setsid(): its own session and process group, so it survives runed
         stdio: ['ignore', fd, fd],
-        // Keep the name the user wrote as argv[0] (ps shows it); prlimit passes the path on.
-        ...(plan.prefix.length === 0 && wrapper.length === 0 ? { argv0: request.command } : {}),
+        ...(argv0 !== undefined ? { argv0 } : {}),
       });
     } catch (err) {
       throw err instanceof RuneError ? err : spawnFailure(request.command, err);
@@ -274,11 +310,105 @@ export class ProcessRunner implements Runner {
       await sleep(2);
       handle.startTime = readProcStat(pid)?.startTime ?? 0;
     }
-    this.log?.debug({ instance: request.instance, pid, command: request.command }, 'workload started');
+    this.started(watch);
+    return handle;
+  }
+
+  /**
+   * Spawns through the helper. If the helper dies before answering, whether it started the
+   * process is unknown: a live group leader with this workload's identity is taken over (as
+   * adopted), otherwise runed spawns it itself.
+   */
+  private async startByHelper(spawner: Spawner, request: StartRequest, spawnRequest: SpawnRequest): Promise<ProcessHandle> {
+    const logPath = spawnRequest.logPath;
+    let spawned;
+    try {
+      this.assertOpen(); // closed while we awaited: start nothing that no one would watch
+      spawned = await spawner.spawn(spawnRequest);
+    } catch (err) {
+      if (err instanceof SpawnFailed) {
+        // The same errors, and so the same messages, as a spawn from runed.
+        throw err.phase === 'spawn' ? spawnFailure(request.command, err.cause) : err.cause;
+      }
+      if (!(err instanceof SpawnerGone)) throw err;
+      this.assertOpen();
+      const found = this.find(request.namespace, request.instance, { kind: request.kind ?? 'instance', logPath });
+      if (found && this.adopt(request.instance, found)) {
+        this.log?.warn({ instance: request.instance, pid: found.pid }, 'the spawner helper died while starting a workload; took over the process it had started');
+        return found;
+      }
+      return this.startDirect(request, spawnRequest);
+    }
+    const handle: ProcessHandle = { pid: spawned.pid, startTime: spawned.startTime, logPath };
+    if (this.closed) return handle; // closed meanwhile: the workload runs on, like any other
+    const existing = this.watched.get(handle.pid);
+    if (existing) this.report(existing, -1, ''); // its PID belongs to this new process now
+    const watch = this.track(request.instance, handle, undefined, true);
+    const key = `${handle.pid}:${handle.startTime}`;
+    const early = this.earlyExits.get(key);
+    if (early) {
+      this.earlyExits.delete(key);
+      this.report(watch, early.code, early.signal);
+    }
+    this.started(watch);
+    return handle;
+  }
+
+  /** start() is returning: an exit that came before is reported after the caller has seen the handle. */
+  private started(watch: Watch): void {
     watch.starting = false;
-    // An exit that came before start() returned is reported after the caller has seen the handle.
     if (watch.exit) setImmediate(() => this.emitExit(watch));
-    return { pid, startTime: handle.startTime, logPath, memoryLimit: plan.memoryLimit };
+  }
+
+  /** The helper, started if needed; undefined when it is off, gave up, or is not up. */
+  private async readySpawner(): Promise<Spawner | undefined> {
+    if (!this.useSpawner) return undefined;
+    if (!this.spawner && this.spawnerFailures < SPAWNER_MAX_FAILURES && Date.now() - this.spawnerStartedAt >= SPAWNER_RESTART_MS) this.startSpawner();
+    const spawner = this.spawner;
+    if (!spawner) return undefined;
+    if (!(await spawner.ready)) return undefined;
+    return spawner.alive && this.spawner === spawner ? spawner : undefined;
+  }
+
+  private startSpawner(): void {
+    this.spawnerStartedAt = Date.now();
+    const spawner: Spawner = new Spawner({
+      log: this.log,
+      onExit: (pid, startTime, code, signal) => this.relayedExit(pid, startTime, code, signal),
+      onGone: () => this.spawnerGone(spawner),
+    });
+    this.spawner = spawner;
+    void spawner.ready.then((ok) => {
+      if (ok) this.spawnerFailures = 0;
+      else if (++this.spawnerFailures >= SPAWNER_MAX_FAILURES) this.log?.warn({ failures: this.spawnerFailures }, 'the spawner helper keeps failing to start; spawning from runed from now on');
+    });
+  }
+
+  /** An exit the helper relayed: real code and signal. */
+  private relayedExit(pid: number, startTime: number, code: number, signal: string): void {
+    if (this.closed) return;
+    const watch = this.watched.get(pid);
+    if (watch && watch.handle.startTime === startTime) {
+      this.report(watch, code, signal);
+      return;
+    }
+    // Not tracked yet: start() is still on its way from the 'started' message.
+    if (this.earlyExits.size >= 1024) this.earlyExits.clear();
+    this.earlyExits.set(`${pid}:${startTime}`, { code, signal });
+  }
+
+  /**
+   * The helper is gone: its children were re-parented and are watched like adopted processes
+   * from now on (polled; exit status unknown). A new helper starts with the next start().
+   */
+  private spawnerGone(spawner: Spawner): void {
+    if (this.spawner === spawner) this.spawner = undefined;
+    if (this.closed) return;
+    for (const watch of this.watched.values()) {
+      if (!watch.relayed) continue;
+      watch.relayed = false;
+      if (watch.waiters.length > 0) this.watchStopping(watch);
+    }
   }
 
   adopt(instance: string, handle: ProcessHandle): boolean {
@@ -316,12 +446,18 @@ export class ProcessRunner implements Runner {
     const exited = this.exited(watch);
     const pid = handle.pid;
     if (!this.isAlive(handle)) {
-      // Already dead: an adopted one is reported now; a child's 'exit' event is on its way.
-      if (!watch.child) this.report(watch, -1, '');
+      // Already dead: an adopted one is reported now; a child's 'exit' event (or the helper's
+      // relay of it) is on its way.
+      if (!watch.child && !watch.relayed) this.report(watch, -1, '');
       return exited;
     }
-    if (watch.child) watch.child.ref(); // a stop in progress keeps runed alive until the exit
-    else this.watchStopping(watch);
+    // A stop in progress keeps runed alive until the exit.
+    if (watch.child) watch.child.ref();
+    else if (watch.relayed && this.spawner) {
+      const spawner = this.spawner;
+      spawner.hold();
+      void exited.finally(() => spawner.release()).catch(() => undefined);
+    } else this.watchStopping(watch);
 
     const deadline = Date.now() + Math.max(0, options.timeoutMs);
     this.signalGroup(pid, options.signal);
@@ -365,6 +501,9 @@ export class ProcessRunner implements Runner {
     this.watched.clear();
     this.stopping.clear();
     this.listeners = [];
+    this.earlyExits.clear();
+    this.spawner?.close(); // the helper exits; the workloads run on
+    this.spawner = undefined;
     await this.tickInFlight;
   }
 
@@ -391,8 +530,8 @@ export class ProcessRunner implements Runner {
     return dir;
   }
 
-  private track(instance: string, handle: ProcessHandle, child: ChildProcess | undefined): Watch {
-    const watch: Watch = { instance, handle, child, onChildExit: undefined, starting: child !== undefined, exit: undefined, waiters: [] };
+  private track(instance: string, handle: ProcessHandle, child: ChildProcess | undefined, relayed = false): Watch {
+    const watch: Watch = { instance, handle, child, relayed, onChildExit: undefined, starting: child !== undefined || relayed, exit: undefined, waiters: [] };
     if (child) {
       watch.onChildExit = (code, signal) => this.report(watch, code ?? -1, signal ?? '');
       child.once('exit', watch.onChildExit);
@@ -413,6 +552,7 @@ export class ProcessRunner implements Runner {
     if (this.watched.get(pid) === watch) this.watched.delete(pid);
     this.stopping.delete(watch);
     watch.child = undefined;
+    watch.relayed = false;
     for (const waiter of watch.waiters) waiter.resolve(exit);
     watch.waiters = [];
     this.log?.info({ instance: watch.instance, pid, code, signal, daemonized: exit.daemonized }, 'workload exited');
@@ -524,7 +664,7 @@ export class ProcessRunner implements Runner {
     for (let i = 0; i < count && !this.closed; i++) {
       const watch = watches[(this.cursor + i) % watches.length]!;
       if (watch.exit) continue;
-      if (!watch.child && !this.isAlive(watch.handle)) {
+      if (!watch.child && !watch.relayed && !this.isAlive(watch.handle)) {
         this.report(watch, -1, '');
         continue;
       }

@@ -265,6 +265,60 @@ describe('ProcessRunner', function () {
     });
   });
 
+  describe('spawner helper', function () {
+    /** The command line of process `pid`, arguments joined by spaces. */
+    const cmdline = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').join(' ');
+
+    it('forks workloads from a small helper child, detached, and relays their real exit status', async function () {
+      const runner = newRunner();
+      const exits = new ExitRecorder(runner);
+      const request = aStartRequest({ command: 'sh', args: ['-c', 'sleep 0.2; exit 7'] });
+      const result = await start(runner, request);
+      const stat = readProcStat(result.pid)!;
+      expect(stat.pgrp, 'its own process group').to.equal(result.pid);
+      expect(stat.ppid, 'not a child of runed').to.not.equal(process.pid);
+      expect(readProcStat(stat.ppid)!.ppid, 'the helper is runed\'s child').to.equal(process.pid);
+      expect(cmdline(stat.ppid)).to.include(' -e ');
+      expect(await exits.next(request.instance)).to.include({ code: 7, signal: '', daemonized: false });
+    });
+
+    it('spawns from runed itself with spawner: direct', async function () {
+      const runner = newRunner({ spawner: 'direct' });
+      const result = await start(runner, aStartRequest());
+      expect(readProcStat(result.pid)!.ppid).to.equal(process.pid);
+    });
+
+    it('when the helper dies, its workloads run on and are watched like adopted ones; the next start gets a new helper', async function () {
+      const runner = newRunner();
+      const exits = new ExitRecorder(runner);
+      const first = aStartRequest();
+      const result = await start(runner, first);
+      const helper = readProcStat(result.pid)!.ppid;
+      process.kill(helper, 'SIGKILL');
+      await waitFor('the helper to go', () => readProcStat(helper) === undefined || readProcStat(helper)!.state === 'Z');
+      await sleep(100);
+      expect(runner.isAlive(result), 'the workload outlives the helper').to.equal(true);
+      expect(exits.of(first.instance)).to.deep.equal([]);
+      process.kill(result.pid, 'SIGKILL');
+      expect(await exits.next(first.instance)).to.include({ code: -1, signal: '' });
+      await sleep(1000); // the least time between two helper starts
+      const second = await start(runner, aStartRequest());
+      const newHelper = readProcStat(second.pid)!.ppid;
+      expect(newHelper).to.not.equal(helper);
+      expect(newHelper).to.not.equal(process.pid);
+    });
+
+    it('close() ends the helper and leaves its workloads running', async function () {
+      const runner = newRunner();
+      const result = await start(runner, aStartRequest());
+      const helper = readProcStat(result.pid)!.ppid;
+      await runner.close();
+      await waitFor('the helper to exit', () => readProcStat(helper) === undefined || readProcStat(helper)!.state === 'Z');
+      expect(readProcStat(result.pid)?.state).to.not.equal('Z');
+      expect(readProcStat(result.pid)?.startTime).to.equal(result.startTime);
+    });
+  });
+
   describe('stop', function () {
     it('signals the whole process group and resolves with the exit, reported once', async function () {
       const runner = newRunner();

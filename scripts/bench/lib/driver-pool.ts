@@ -51,6 +51,21 @@ export interface WatchOpenOptions {
   timeoutMs: number;
 }
 
+/** Subscribers of runed's run events (lib/run-receivers.ts). */
+export interface RunWatchOpenOptions {
+  transport: 'grpc' | 'socket';
+  /** grpc: host:port; socket: the event socket's path. */
+  target: string;
+  metadata?: [string, string][];
+  connections: number;
+  /** grpc only: WatchRuns streams per connection (HTTP/2 streams on one channel). */
+  streamsPerConnection: number;
+  namespace: string;
+  /** Only runs in these phases (the subscription's status filter); default: every run event. */
+  status?: string[];
+  timeoutMs: number;
+}
+
 interface Worker {
   child: ChildProcess;
   /** Add to this worker's times to put them on the harness's clock. */
@@ -64,6 +79,8 @@ export interface WatchGroup {
   watches: number;
   /** Harness-clock time at which the last watch of the group got `revision` (undefined yet). */
   lastArrival(revision: number): number | undefined;
+  /** Harness-clock time at which the first watch of the group got `revision` (run-event groups only). */
+  firstArrival?(revision: number): number | undefined;
   /** Waits until every watch got every revision of `revisions`; bounded. */
   waitFor(revisions: number[], timeoutMs: number): Promise<void>;
   errors: string[];
@@ -75,7 +92,7 @@ const workerEntry = join(import.meta.dirname, 'driver-worker.ts');
 export class DriverPool {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (value: Record<string, unknown>) => void; reject: (err: Error) => void }>();
-  private readonly arrivals = new Map<number, { perWorker: Map<number, number>[]; errors: string[] }>();
+  private readonly arrivals = new Map<number, { perWorker: Map<number, number>[]; errors: string[]; first?: Map<number, number>[] }>();
 
   private constructor(private readonly workers: Worker[]) {}
 
@@ -122,6 +139,9 @@ export class DriverPool {
     } else if (message.type === 'arrived') {
       const group = this.arrivals.get(message.session as number);
       group?.perWorker[index]?.set(message.revision as number, (message.at as number) + this.workers[index]!.offset);
+    } else if (message.type === 'first-arrived') {
+      const group = this.arrivals.get(message.session as number);
+      group?.first?.[index]?.set(message.revision as number, (message.at as number) + this.workers[index]!.offset);
     } else if (message.type === 'watch-error') {
       this.arrivals.get(message.session as number)?.errors.push(`worker ${index}: ${message.message as string}`);
     }
@@ -240,6 +260,75 @@ export class DriverPool {
         while (revisions.some((r) => lastArrival(r) === undefined)) {
           if (state.errors.length > 0) throw new Error(`a ${options.side} watch failed: ${state.errors[0]}`);
           if (Date.now() > until) throw new Error(`${options.side} watchers did not all get ${revisions.filter((r) => lastArrival(r) === undefined).length} of ${revisions.length} events within ${timeoutMs} ms`);
+          await sleep(10);
+        }
+      },
+      close,
+    };
+  }
+
+  /**
+   * Opens run-event subscribers of runed (lib/run-receivers.ts): `connections` connections
+   * spread evenly over `spread` workers (default: all), each with `streamsPerConnection`
+   * WatchRuns streams (grpc) or one event-socket subscription (socket). Resolves once every
+   * subscriber has had its history end; arrivals are reported as for `openWatches`.
+   */
+  async openRunWatches(options: RunWatchOpenOptions & { spread?: number }): Promise<WatchGroup> {
+    const spread = Math.min(options.spread ?? this.workers.length, this.workers.length, options.connections);
+    const session = this.nextId++;
+    const perWorker = Array.from({ length: this.workers.length }, () => new Map<number, number>());
+    const first = Array.from({ length: this.workers.length }, () => new Map<number, number>());
+    const state = { perWorker, errors: [] as string[], first };
+    this.arrivals.set(session, state);
+    const used: number[] = [];
+    const opens: Promise<unknown>[] = [];
+    const perConnection = options.transport === 'grpc' ? options.streamsPerConnection : 1;
+    for (let w = 0; w < spread; w++) {
+      const connections = Math.floor(options.connections / spread) + (w < options.connections % spread ? 1 : 0);
+      used.push(w);
+      opens.push(this.request(w, {
+        type: 'run-watch-open', session, transport: options.transport, target: options.target, metadata: options.metadata ?? [], connections,
+        streamsPerConnection: perConnection, namespace: options.namespace, status: options.status ?? [], timeoutMs: options.timeoutMs,
+      }, options.timeoutMs + 5_000));
+    }
+    const close = async () => {
+      await Promise.all(used.map((w) => this.request(w, { type: 'run-watch-close', session }, 10_000).catch(() => undefined)));
+      this.arrivals.delete(session);
+    };
+    try {
+      await Promise.all(opens);
+    } catch (err) {
+      await close();
+      throw err;
+    }
+    const lastArrival = (revision: number) => {
+      let latest = -Infinity;
+      for (const w of used) {
+        const at = perWorker[w]!.get(revision);
+        if (at === undefined) return undefined;
+        latest = Math.max(latest, at);
+      }
+      return latest;
+    };
+    const firstArrival = (revision: number) => {
+      let earliest: number | undefined;
+      for (const w of used) {
+        const at = first[w]!.get(revision);
+        if (at !== undefined && (earliest === undefined || at < earliest)) earliest = at;
+      }
+      return earliest;
+    };
+    const what = options.transport === 'grpc' ? 'WatchRuns' : 'event-socket';
+    return {
+      watches: options.connections * perConnection,
+      lastArrival,
+      firstArrival,
+      errors: state.errors,
+      waitFor: async (revisions, timeoutMs) => {
+        const until = Date.now() + timeoutMs;
+        while (revisions.some((r) => lastArrival(r) === undefined)) {
+          if (state.errors.length > 0) throw new Error(`a ${what} subscriber failed: ${state.errors[0]}`);
+          if (Date.now() > until) throw new Error(`${what} subscribers did not all get ${revisions.filter((r) => lastArrival(r) === undefined).length} of ${revisions.length} events within ${timeoutMs} ms`);
           await sleep(10);
         }
       },

@@ -11,10 +11,16 @@
  *   watch-open { side, ... }       → { created }       then 'arrived' { revision, at } pushed
  *                                                       as soon as every watch here got it
  *   watch-close                    → {}
+ *   run-watch-open { transport, ...} → { created }     runed's run events (lib/run-receivers.ts):
+ *                                                       WatchRuns streams or event-socket
+ *                                                       subscribers; 'arrived' as for watches,
+ *                                                       plus 'first-arrived' { revision, at }
+ *   run-watch-close                → {}
  * Times are epoch ms from `performance.timeOrigin + performance.now()`; the parent corrects
  * each worker's offset (measured by 'clock' round trips) before comparing them.
  */
 import * as grpc from '@grpc/grpc-js';
+import { closeRunWatches, openRunWatches, type RunWatchOpenJob } from './run-receivers.js';
 import { decodeEtcdWatch, decodeRunedWatch, etcdWatchCreate, runedWatchCreate } from './wire.js';
 
 const now = () => performance.timeOrigin + performance.now();
@@ -53,7 +59,7 @@ export interface WatchOpenJob {
   timeoutMs: number;
 }
 
-type Job = UnaryJob | WatchOpenJob | { type: 'clock'; id: number } | { type: 'watch-close'; id: number; session: number };
+type Job = UnaryJob | WatchOpenJob | { type: 'clock'; id: number } | { type: 'watch-close'; id: number; session: number } | RunWatchOpenJob | { type: 'run-watch-close'; id: number; session: number };
 
 const send = (message: object) => process.send?.(message);
 
@@ -201,6 +207,13 @@ process.on('message', (job: Job) => {
       break;
     case 'watch-close':
       closeWatches(job.session);
+      reply({});
+      break;
+    case 'run-watch-open':
+      openRunWatches(job, send).then(reply, fail);
+      break;
+    case 'run-watch-close':
+      closeRunWatches(job.session);
       reply({});
       break;
   }

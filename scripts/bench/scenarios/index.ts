@@ -9,10 +9,11 @@ import { list } from './list.js';
 import { pointReads } from './point-reads.js';
 import { restVsGrpc } from './rest-vs-grpc.js';
 import { restartLatency } from './restart-latency.js';
+import { runEvents } from './run-events.js';
 import { spawnFloor } from './spawn-floor.js';
 import { storeScale } from './store-scale.js';
 import { supervisionMemory } from './supervision-memory.js';
 import { watchFanout } from './watch-fanout.js';
 import { workloadStart } from './workload-start.js';
 
-export const scenarios: readonly Scenario[] = [spawnFloor, workloadStart, supervisionMemory, restartLatency, restVsGrpc, durableWrites, pointReads, list, watchFanout, storeScale, cli];
+export const scenarios: readonly Scenario[] = [spawnFloor, workloadStart, supervisionMemory, restartLatency, restVsGrpc, durableWrites, pointReads, list, watchFanout, runEvents, storeScale, cli];

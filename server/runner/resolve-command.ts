@@ -4,7 +4,7 @@
  */
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import { RuneError } from '../../shared/errors.js';
 
 type Verdict = 'ok' | 'missing' | 'directory' | 'not-executable';
@@ -36,18 +36,29 @@ async function examine(file: string): Promise<Verdict> {
 export async function resolveCommand(command: string, path: string, cwd: string): Promise<string> {
   // Starting many instances of one service resolves the same command again and again: a hit
   // from the last few seconds is reused (if the file went away since, the spawn itself fails).
-  const key = `${command}\0${path}\0${cwd}`;
+  // Each instance has its own working dir, so cwd is part of the key only when it can change
+  // the answer (a relative command or PATH entry); otherwise every instance would miss.
+  const key = dependsOnCwd(command, path) ? `${command}\0${path}\0${cwd}` : `${command}\0${path}`;
   const hit = recent.get(key);
   if (hit && Date.now() - hit.at < CACHE_MS) return hit.file;
-  const file = await resolveUncached(command, path, cwd);
+  // The promise is shared, so starts that arrive together look the command up once; a failure
+  // is not kept (the next start looks again).
+  const file = resolveUncached(command, path, cwd);
   if (recent.size >= CACHE_ENTRIES) recent.clear();
-  recent.set(key, { file, at: Date.now() });
+  const entry = { file, at: Date.now() };
+  recent.set(key, entry);
+  file.catch(() => recent.get(key) === entry && recent.delete(key));
   return file;
+}
+
+function dependsOnCwd(command: string, path: string): boolean {
+  if (command.includes('/')) return !isAbsolute(command);
+  return path.split(':').some((dir) => !isAbsolute(dir));
 }
 
 const CACHE_MS = 5000;
 const CACHE_ENTRIES = 256;
-const recent = new Map<string, { file: string; at: number }>();
+const recent = new Map<string, { file: Promise<string>; at: number }>();
 
 async function resolveUncached(command: string, path: string, cwd: string): Promise<string> {
   if (command === '') throw RuneError.invalid('command', 'is empty; name the program to run');

@@ -12,6 +12,7 @@ import type { Instance, InstanceStatus, ProbeStatus } from '../../shared/gen/run
 import type { Service } from '../../shared/gen/rune/v1/service.js';
 import { parseQuantity } from '../../shared/spec/quantity.js';
 import type { Informer } from '../store/informer.js';
+import type { LazyInformer } from '../store/lazy-informer.js';
 import { canonicalJson } from '../store/kinds.js';
 import type { Store } from '../store/store.js';
 import { instanceEnv } from '../runner/instance-env.js';
@@ -25,7 +26,7 @@ import type { ReconcileResult } from './work-queue.js';
 export interface InstanceControllerDeps {
   store: Store;
   runner: Runner;
-  services: Informer<Service>;
+  services: LazyInformer<Service>;
   instances: Informer<Instance>;
   health: HealthMonitor;
   /** Resolves secret and configmap references at start; removes mounts when a process is gone. */
@@ -85,7 +86,7 @@ export class InstanceController {
       return;
     }
     const status = instance.status ?? emptyStatus();
-    const service = services.get(namespace, instance.spec?.service ?? '');
+    const service = await services.get(namespace, instance.spec?.service ?? '');
 
     // Started by an earlier runed that died before recording the PID: find it by its
     // environment rather than start a second one.

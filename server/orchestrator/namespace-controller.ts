@@ -11,13 +11,14 @@ import type { Namespace } from '../../shared/gen/rune/v1/namespace.js';
 import type { Run } from '../../shared/gen/rune/v1/run.js';
 import type { Service } from '../../shared/gen/rune/v1/service.js';
 import type { Informer } from '../store/informer.js';
+import type { LazyInformer } from '../store/lazy-informer.js';
 import type { Store } from '../store/store.js';
 import type { ReconcileResult } from './work-queue.js';
 
 export interface NamespaceControllerDeps {
   store: Store;
   namespaces: Informer<Namespace>;
-  services: Informer<Service>;
+  services: LazyInformer<Service>;
   instances: Informer<Instance>;
   /** Jobs and runs block the namespace's removal too (absent: not watched). */
   jobs?: Informer<Job>;
@@ -38,7 +39,7 @@ export class NamespaceController {
         if (!isRuneError(err, 'ABORTED') && !isRuneError(err, 'NOT_FOUND')) throw err; // ABORTED: changed meanwhile, its event enqueues us
       });
     }
-    if (services.filter(inside).length > 0 || instances.filter(inside).length > 0) return; // waiting: their deletions enqueue us
+    if (instances.filter(inside).length > 0 || (await services.some({ namespace: name }))) return; // waiting: their deletions enqueue us
     if (jobs.length > 0 || (this.deps.runs?.filter(inside).length ?? 0) > 0) return; // waiting: likewise
     await store.delete('namespaces', '', name, { resourceVersion: namespace.metadata.resourceVersion }).catch((err) => {
       if (!isRuneError(err, 'NOT_FOUND')) throw err;

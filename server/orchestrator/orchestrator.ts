@@ -14,6 +14,7 @@ import type { Service } from '../../shared/gen/rune/v1/service.js';
 import { specObjectRefs } from '../../shared/spec/value-refs.js';
 import type { KekLookup } from '../crypto/envelope.js';
 import { Informer } from '../store/informer.js';
+import { LazyInformer } from '../store/lazy-informer.js';
 import type { Store } from '../store/store.js';
 import type { Runner } from '../runner/runner.js';
 import { HealthMonitor } from './health-monitor.js';
@@ -27,7 +28,7 @@ import { DEFAULT_RETRY } from './run-plan.js';
 import { isTerminal } from '../domain/runs.js';
 import { ScheduleTimer } from './schedule-timer.js';
 import { ServiceController } from './service-controller.js';
-import { DEFAULT_ROLLOUT, type ReferenceVersions, type RolloutOptions } from './service-plan.js';
+import { DEFAULT_ROLLOUT, isServiceAtRest, type ReferenceVersions, type RolloutOptions } from './service-plan.js';
 import { WorkQueue, type WorkQueueMetrics } from './work-queue.js';
 
 export interface OrchestratorOptions {
@@ -52,7 +53,8 @@ export interface OrchestratorMetrics extends WorkQueueMetrics {
 
 export interface Orchestrator {
   instances: Informer<Instance>;
-  services: Informer<Service>;
+  /** Services are read from the store, not copied into memory (there may be a million). */
+  services: LazyInformer<Service>;
   /** Jobs and runs as the job controller sees them (for cleanUpRuns in housekeeping). */
   jobs: Informer<Job>;
   runs: Informer<Run>;
@@ -67,8 +69,8 @@ export interface Orchestrator {
 
 export async function startOrchestrator(options: OrchestratorOptions): Promise<Orchestrator> {
   const { store, runner, log, metrics } = options;
-  const [services, instances, namespaces, secrets, configMaps] = await Promise.all([
-    Informer.start<Service>(store, 'services'),
+  const services = LazyInformer.start<Service>(store, 'services');
+  const [instances, namespaces, secrets, configMaps] = await Promise.all([
     Informer.start<Instance>(store, 'instances'),
     Informer.start<Namespace>(store, 'namespaces'),
     // Encrypted records: only their versions are read here (for template hashes), never values.
@@ -154,14 +156,26 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
   // includes its version, so a new value rolls them).
   const dependents = (kind: 'secrets' | 'configmaps') => (object: { metadata?: { namespace: string; name: string } }) => {
     const { namespace, name } = object.metadata!;
-    for (const s of services.filter((s) => s.metadata?.namespace === namespace && specObjectRefs(s.spec)[kind].includes(name))) serviceQueue.add(key(s));
+    void (async () => {
+      for await (const page of services.pages({ namespace, match: (s) => specObjectRefs(s.spec)[kind].includes(name) })) for (const s of page) serviceQueue.add(key(s));
+    })().catch((err: unknown) => queueLog.warn({ err, namespace, [kind]: name }, 'could not list the services that use a changed object; they are looked at on their next change'));
   };
   secrets.onChange(dependents('secrets'));
   configMaps.onChange(dependents('configmaps'));
 
   // Everything already stored gets a first look: adoption of running instances happens here.
   for (const i of instances.values()) instanceQueue.add(key(i));
-  for (const s of services.values()) serviceQueue.add(key(s));
+  // Services: a pass over the store in the background (a million must not hold up the start),
+  // enqueueing only those with work: instances to adopt or converge, a status to write, a
+  // deletion to finish. Again after the services watch failed (changes may have been missed).
+  const lookAtServices = async () => {
+    const owners = new Set<string>();
+    for (const i of instances.values()) owners.add(instanceKey(i.metadata!.namespace, i.spec?.service ?? ''));
+    for await (const page of services.pages()) for (const s of page) if (owners.has(key(s)) || !isServiceAtRest(s)) serviceQueue.add(key(s));
+  };
+  const servicePass = () => lookAtServices().catch((err: unknown) => queueLog.warn({ err }, 'the pass over stored services stopped; services are looked at on their next change'));
+  let servicesLooked = servicePass();
+  services.onResync(() => void (servicesLooked = servicePass()));
   for (const n of namespaces.values()) namespaceQueue.add(n.metadata!.name);
   // Jobs: scheduled times missed while runed was down are decided here (job-plan.ts).
   for (const j of jobs.values()) jobQueue.add(jobKey(j.metadata!.namespace, j.metadata!.name));
@@ -180,6 +194,7 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     },
     activeRuns: () => runController.activeRuns(),
     drained: async () => {
+      await servicesLooked;
       await Promise.all([serviceQueue.drained(), instanceQueue.drained(), namespaceQueue.drained(), jobQueue.drained(), runQueue.drained()]);
     },
     stop: async () => {

@@ -12,6 +12,7 @@ import type { Service } from '../../shared/gen/rune/v1/service.js';
 import { INSTANCE_FINALIZER, SERVICE_LABEL } from '../domain/finalizers.js';
 import { newMeta } from '../domain/objects.js';
 import type { Informer } from '../store/informer.js';
+import type { LazyInformer } from '../store/lazy-informer.js';
 import { canonicalJson } from '../store/kinds.js';
 import type { Store, WriteOp } from '../store/store.js';
 import { emptyStatus } from './instance-controller.js';
@@ -21,7 +22,7 @@ import type { ReconcileResult } from './work-queue.js';
 
 export interface ServiceControllerDeps {
   store: Store;
-  services: Informer<Service>;
+  services: LazyInformer<Service>;
   instances: Informer<Instance>;
   rollout: RolloutOptions;
   log: Logger;
@@ -42,7 +43,7 @@ export class ServiceController {
     const slash = key.indexOf('/');
     const namespace = key.slice(0, slash);
     const name = key.slice(slash + 1);
-    const service = services.get(namespace, name);
+    const service = await services.get(namespace, name);
     if (!service) {
       this.expectations.delete(key);
       return; // gone: its instances are cleaned up by the instance controller

@@ -127,3 +127,24 @@ export function computeServicePlan(service: Service, instances: readonly Instanc
   };
   return { create, delete: toDelete.map((i) => i.metadata!.name), status };
 }
+
+/**
+ * True when a service without instances needs nothing from its controller: scale 0, not being
+ * deleted, and a status that already says so for its generation (what computeServicePlan would
+ * write). Cheap (no template hash), for the start-up pass over every stored service.
+ */
+export function isServiceAtRest(service: Service): boolean {
+  const status = service.status;
+  return (
+    !service.metadata?.deletionTimestamp &&
+    (service.spec?.scale ?? 0) === 0 &&
+    status !== undefined &&
+    status.observedGeneration === (service.metadata?.generation ?? 0) &&
+    status.desiredInstances === 0 &&
+    status.runningInstances === 0 &&
+    status.readyInstances === 0 &&
+    status.updatedInstances === 0 &&
+    status.phase === 'Stopped' &&
+    status.message === ''
+  );
+}

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { Instance } from '../../shared/gen/rune/v1/instance.js';
 import { Service } from '../../shared/gen/rune/v1/service.js';
-import { HOST_PORT_ROLLOUT, computeServicePlan, templateHash } from '../../server/orchestrator/service-plan.js';
+import { HOST_PORT_ROLLOUT, computeServicePlan, isServiceAtRest, templateHash } from '../../server/orchestrator/service-plan.js';
+import { canonicalJson } from '../../server/store/kinds.js';
 
 function aService(scale: number, options: { command?: string; epoch?: number; deleting?: boolean } = {}): Service {
   return Service.fromPartial({
@@ -116,5 +117,32 @@ describe('computeServicePlan', () => {
   it('reports counts in the status', () => {
     const plan = computeServicePlan(svc, [anInstance(svc), anInstance(svc, { ready: false }), anInstance(svc, { old: true })]);
     expect(plan.status).to.include({ desiredInstances: 3, readyInstances: 2, runningInstances: 3, updatedInstances: 2, observedGeneration: 3 });
+  });
+});
+
+describe('isServiceAtRest', () => {
+  /** The service with the status its controller writes when it has no instances. */
+  const settled = (service: Service): Service => ({ ...service, status: computeServicePlan(service, []).status });
+  const cases: { name: string; service: Service; atRest: boolean }[] = [
+    { name: 'scale 0 with its status written', service: settled(aService(0)), atRest: true },
+    { name: 'scale 0 without a status', service: aService(0), atRest: false },
+    { name: 'scale 0, status of an older generation', service: { ...settled(aService(0)), metadata: { ...aService(0).metadata!, generation: 4 } }, atRest: false },
+    { name: 'scale 0, status still counting a running instance', service: { ...settled(aService(0)), status: { ...settled(aService(0)).status!, runningInstances: 1 } }, atRest: false },
+    { name: 'scale 2 (instances to create)', service: settled(aService(2)), atRest: false },
+    { name: 'being deleted (finalizer to remove)', service: settled(aService(0, { deleting: true })), atRest: false },
+  ];
+  for (const c of cases) {
+    it(`${c.name}: ${c.atRest ? 'at rest' : 'needs a look'}`, () => {
+      expect(isServiceAtRest(c.service)).to.equal(c.atRest);
+    });
+  }
+
+  it('at rest means the controller would write nothing: no instance to create or delete, the same status', () => {
+    for (const { service } of cases.filter((c) => c.atRest)) {
+      const plan = computeServicePlan(service, []);
+      expect(plan.create).to.equal(0);
+      expect(plan.delete).to.deep.equal([]);
+      expect(canonicalJson(plan.status)).to.equal(canonicalJson(service.status));
+    }
   });
 });

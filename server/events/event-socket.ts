@@ -19,6 +19,12 @@
  * is its last line, and subscribing again with `fromRevision` R loses and repeats nothing. A
  * subscription that cannot start or ends (`OUT_OF_RANGE`: resume point compacted away, list and
  * subscribe from now; `UNAVAILABLE`: runed is stopping) gets an error line the same way.
+ *
+ * Heartbeats: a subscriber that received nothing for `heartbeatMs` gets
+ * `{"event":"heartbeat","revision":R}` (R: where it would resume). Clients may ignore it; its
+ * point is that a client gone away without the server noticing (the socket allows half-open
+ * connections, so a client that only closed its sending side keeps receiving) fails the write
+ * and frees its connection, instead of holding one of `maxConnections` forever.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
@@ -46,6 +52,8 @@ export interface EventSocketOptions {
   maxBufferedBytes?: number;
   /** How long a cut-off or refused connection may take to read its last line. Default 10 s. */
   closeGraceMs?: number;
+  /** A subscriber idle this long gets a heartbeat line (dead peers are found by the write). Default 15 s. */
+  heartbeatMs?: number;
 }
 
 export interface EventSocket {
@@ -72,6 +80,7 @@ export async function startEventSocket(options: EventSocketOptions): Promise<Eve
     maxBufferedBytes: options.maxBufferedBytes ?? 8 * 1024 * 1024,
     closeGraceMs: options.closeGraceMs ?? 10_000,
   };
+  const heartbeatMs = options.heartbeatMs ?? 15_000;
   const connections = new Set<Connection>();
   const server: Server = createServer({ allowHalfOpen: true }, (socket) => {
     const connection = new Connection(socket, options, limits);
@@ -83,6 +92,11 @@ export async function startEventSocket(options: EventSocketOptions): Promise<Eve
     socket.once('close', () => connections.delete(connection));
   });
   server.on('error', (err) => options.log?.warn({ err, path: options.path }, 'event socket error'));
+  // One timer for every connection; each sends a heartbeat only when it has been idle.
+  const heartbeats = setInterval(() => {
+    for (const c of connections) c.heartbeat(heartbeatMs);
+  }, heartbeatMs);
+  heartbeats.unref();
   const file: PrivateSocket = await listenPrivately(server, options.path);
   options.log?.debug({ path: file.path }, 'event socket listening');
   let closing: Promise<void> | undefined;
@@ -98,6 +112,7 @@ export async function startEventSocket(options: EventSocketOptions): Promise<Eve
     },
     close: () =>
       (closing ??= (async () => {
+        clearInterval(heartbeats);
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         for (const c of connections) c.shutdown();
         await closed;
@@ -122,6 +137,8 @@ class Connection {
   private flushScheduled = false;
   /** The revision of the last event line written: where a cut-off subscriber resumes. */
   private written = 0;
+  /** When anything was last written to a subscriber (performance.now()). */
+  private lastWriteAt = performance.now();
 
   constructor(private readonly socket: Socket, private readonly options: EventSocketOptions, private readonly limits: Limits) {
     socket.on('error', () => this.closeFeed()); // EPIPE, ECONNRESET: the client went away
@@ -136,6 +153,12 @@ class Connection {
 
   get subscribed(): boolean {
     return this.feed !== undefined && !this.feed.closed;
+  }
+
+  /** A heartbeat line when a subscriber has received nothing for `idleMs`. */
+  heartbeat(idleMs: number): void {
+    if (!this.subscribed || this.ended || performance.now() - this.lastWriteAt < idleMs) return;
+    this.send(`{"event":"heartbeat","revision":${this.written}}\n`);
   }
 
   /** Too many connections: one error line, then closed. */
@@ -248,6 +271,7 @@ class Connection {
     const lines = this.pending;
     this.pending = [];
     this.written = this.pendingRevision;
+    this.lastWriteAt = performance.now();
     this.socket.write(lines.length === 1 ? lines[0]! : Buffer.concat(lines));
   }
 
@@ -258,6 +282,7 @@ class Connection {
       this.fail({ code: 'RESOURCE_EXHAUSTED', message: `this client does not read its answers (${this.socket.writableLength} bytes unread); the connection is closed` });
       return;
     }
+    this.lastWriteAt = performance.now();
     this.socket.write(line);
   }
 

@@ -372,6 +372,26 @@ describe('local event socket: bounds (memory store)', function () {
     expect([...received, ...again.runEvents().map((l) => l.revision as number)]).to.deep.equal(written);
   });
 
+  it('an idle subscriber gets heartbeats with its resume revision, and one gone away frees its connection', async () => {
+    socket = await startEventSocket({ path: join(dir, 'runed.sock'), store, status: () => ({}), heartbeatMs: 100 });
+    const live = await SocketClient.connect(socket.path);
+    const gone = await SocketClient.connect(socket.path);
+    open.push(live);
+    for (const c of [live, gone]) {
+      c.send({ action: 'subscribe' });
+      await c.waitFor('history-end', (l) => l.event === 'history-end');
+    }
+    const rev = (await store.create<Run>('runs', aRun(1))).metadata!.resourceVersion;
+    const beat = await live.waitFor('a heartbeat after the event', (l) => l.event === 'heartbeat' && l.revision === rev);
+    expect(beat).to.deep.equal({ event: 'heartbeat', revision: rev });
+    expect(socket.connections).to.equal(2);
+    // Gone without the server seeing an end of its input: only a write can tell.
+    gone.socket.destroy();
+    const deadline = Date.now() + 5000;
+    while (socket.connections !== 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(socket.connections).to.equal(1);
+  });
+
   it('beyond maxConnections a connection gets an error line and is closed; the others keep working', async () => {
     socket = await startEventSocket({ path: join(dir, 'runed.sock'), store, status: () => ({ ok: true }), maxConnections: 2 });
     const a = await SocketClient.connect(socket.path);

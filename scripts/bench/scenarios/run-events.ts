@@ -59,7 +59,7 @@ const LIST_NS = 'runs-list';
 const MIRROR_SOURCE = 'bench-cluster';
 const JOB = 'tick';
 /** One namespace (and job) per layout, so a write reaches only the group measured. */
-const LAYOUT_NS = { a: 'runs-a', b: 'runs-b', c: 'runs-c' } as const;
+const LAYOUT_NS = { a: 'runs-a', b: 'runs-b', c: 'runs-c', m: 'runs-m' } as const;
 type LayoutKey = keyof typeof LAYOUT_NS;
 /**
  * What subscribers select: runs in phase pending, i.e. the run:added event of each StartRun.
@@ -288,6 +288,10 @@ export const runEvents: Scenario = {
             await add('etcd-b', 'etcd', pool.openWatches({ side: 'etcd', target: etcd.clientAddr, key: '/bench/runs/watch/b', connections: n, watchesPerConnection: 1, timeoutMs: 60_000, ...spread }), () => w.put('b'));
           }
           await add('runed-c', 'runed', pool.openRunWatches({ transport: 'socket', target: socketPath, connections: n, streamsPerConnection: 1, namespace: LAYOUT_NS.c, status: SUBSCRIBED_PHASES, timeoutMs: 60_000, ...spread }), () => w.startRun('c'));
+          // (m) runed's own multiplexing: N watches of kind runs on ONE WatchService.Watch stream,
+          // each event one message listing the matching watch ids (no status filter there, so
+          // each run's three writes reach every watch; the StartRun's revision is what is timed).
+          if (n > 1) await add('runed-m', 'runed', pool.openWatches({ side: 'runed', target: runed.grpcAddr, metadata: sides.runedMd, kind: 'runs', namespace: LAYOUT_NS.m, connections: 1, watchesPerConnection: n, timeoutMs: 60_000, spread: 1 }), () => w.startRun('m'));
           ctx.log(`N=${n}: ${channels.length} subscriber groups open in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
           const measure = async (channel: Channel, count: number) => {
@@ -336,6 +340,7 @@ export const runEvents: Scenario = {
             rows.push({ label: `(c) 1 subscriber, event socket (etcd: one watch)`, runed: 'runed-c', etcd: 'etcd-a', goals: {} });
           } else {
             rows.push({ label: `(a) ${plural}, gRPC WatchRuns, ${n} streams on one connection (etcd: ${n} watches on one stream)`, runed: 'runed-a', etcd: 'etcd-a', goals: n === 1000 ? { p99: { maxMedian: 10, text: 'p99 ≤ 10 ms' } } : {} });
+            rows.push({ label: `(m) ${plural}, gRPC Watch (kind runs), ${n} watches multiplexed on one stream (etcd: ${n} watches on one stream)`, runed: 'runed-m', etcd: 'etcd-a', goals: n === 1000 ? { p99: { maxMedian: 10, text: 'p99 ≤ 10 ms' } } : {} });
             rows.push({ label: `(b) ${plural}, gRPC WatchRuns, one connection each, ${drivers} processes (etcd: same)`, runed: 'runed-b', etcd: 'etcd-b', goals: { p50: vsEtcd, p99: vsEtcd } });
             rows.push({ label: `(c) ${plural}, event socket, one connection each, ${drivers} processes (etcd: as (b))`, runed: 'runed-c', etcd: 'etcd-b', goals: { p50: vsEtcd, p99: vsEtcd } });
           }
@@ -365,7 +370,7 @@ export const runEvents: Scenario = {
         details,
         notes: [
           ...list.notes,
-          `Run events: one writer (the harness) starts a run ${EVENTS_PER_SECOND} times a second (StartRun of a job running /bin/true); subscribers select runs in phase pending (a status filter), so each gets the run:added event of every StartRun, while the run's later running and finished writes are filtered out in runed: one delivered event per write, as for etcd, ${events} events per group per repetition; etcd: Put of one key (a run's bytes) watched by key. Each figure is from just before the write call to the moment the last subscriber received the event (runed: the run:added event of the StartRun's revision), so it includes the durable write (runed's group commit, etcd's raft + fsync). Layouts: (a) one connection in one driver process (runed: N WatchRuns streams on one HTTP/2 connection; etcd: N watches on one Watch stream); (b) one gRPC connection per subscriber; (c) one event-socket connection per subscriber; (b) and (c) spread over ${drivers} driver processes, and compared with the same etcd figures. Each runed layout watches a namespace of its own, and a level's groups stay open together (idle while another is measured). Receivers decode only revisions (WatchRuns: the events' revision fields; socket lines: the "revision" field near the start of each line), with a 16 MB flow-control window; their clocks are put on the harness's by IPC round trips. p99 per repetition is over ${events} events (their maximum); results.json has the p50/p99 pooled over all repetitions, each write's median acknowledgement time and, for runed, write → first subscriber and first → last subscriber (the fan-out's spread, also a row at the largest N).`,
+          `Run events: one writer (the harness) starts a run ${EVENTS_PER_SECOND} times a second (StartRun of a job running /bin/true); subscribers select runs in phase pending (a status filter), so each gets the run:added event of every StartRun, while the run's later running and finished writes are filtered out in runed: one delivered event per write, as for etcd, ${events} events per group per repetition; etcd: Put of one key (a run's bytes) watched by key. Each figure is from just before the write call to the moment the last subscriber received the event (runed: the run:added event of the StartRun's revision), so it includes the durable write (runed's group commit, etcd's raft + fsync). Layouts: (a) one connection in one driver process (runed: N WatchRuns streams on one HTTP/2 connection; etcd: N watches on one Watch stream); (m) the same connection layout with runed's multiplexed Watch (N watches of kind runs on one stream, one message per event listing the watch ids; it has no status filter, so each run's three writes reach every watch); (b) one gRPC connection per subscriber; (c) one event-socket connection per subscriber; (b) and (c) spread over ${drivers} driver processes, and compared with the same etcd figures. Each runed layout watches a namespace of its own, and a level's groups stay open together (idle while another is measured). Receivers decode only revisions (WatchRuns: the events' revision fields; socket lines: the "revision" field near the start of each line), with a 16 MB flow-control window; their clocks are put on the harness's by IPC round trips. p99 per repetition is over ${events} events (their maximum); results.json has the p50/p99 pooled over all repetitions, each write's median acknowledgement time and, for runed, write → first subscriber and first → last subscriber (the fan-out's spread, also a row at the largest N).`,
         ],
       };
     } finally {

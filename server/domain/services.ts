@@ -20,8 +20,8 @@ const CAST_RETRIES = 5;
 
 /**
  * Creates the service or updates its spec and labels. With `metadata.resourceVersion` set, the
- * update is conditional (ABORTED if stale); without it, a concurrent write is retried.
- * NOT_FOUND when the namespace does not exist. `dryRun` validates and reports, writing nothing.
+ * update is conditional (ABORTED if stale); without it, the last cast wins. NOT_FOUND when the
+ * namespace does not exist. `dryRun` validates and reports, writing nothing.
  */
 export async function castService(store: Store, input: Service, options: { dryRun: boolean }): Promise<{ service: Service; result: CastResult }> {
   throwIfInvalid(`service "${input.metadata?.name ?? ''}"`, validateService(input));
@@ -29,48 +29,69 @@ export async function castService(store: Store, input: Service, options: { dryRu
   const meta = desired.metadata!;
   const namespaceMissing = () => notFoundNamespace(meta.namespace);
   for (let attempt = 0; ; attempt++) {
-    const current = await store.get<Service>('services', meta.namespace, meta.name);
-    if (current?.metadata?.deletionTimestamp) {
-      throw new RuneError('FAILED_PRECONDITION', `service "${meta.name}" is being deleted (its instances are stopping); cast it again once it is gone`);
-    }
     await checkDependencies(store, desired);
-    if (!current) {
-      const namespace = await store.get<Namespace>('namespaces', '', meta.namespace);
-      if (!namespace) throw namespaceMissing();
-      if (namespace.metadata?.deletionTimestamp) throw new RuneError('FAILED_PRECONDITION', `namespace "${meta.namespace}" is being deleted; nothing new can be created in it`);
-      const fresh: Service = { metadata: { ...newMeta(meta.name, meta.namespace, meta.labels), finalizers: [SERVICE_FINALIZER] }, spec: desired.spec, status: undefined, restartEpoch: 0 };
-      if (options.dryRun) return { service: fresh, result: 'created' };
-      try {
-        const { objects } = await store.commit([
-          { op: 'check', kind: 'namespaces', namespace: '', name: meta.namespace, exists: true, error: namespaceMissing },
-          { op: 'create', kind: 'services', object: fresh },
-        ]);
-        return { service: objects[1] as Service, result: 'created' };
-      } catch (err) {
-        if (err instanceof RuneError && err.code === 'ALREADY_EXISTS' && attempt < CAST_RETRIES) continue; // raced a create: cast again as an update
-        throw err;
+    if (options.dryRun) {
+      const current = await store.get<Service>('services', meta.namespace, meta.name);
+      if (current) {
+        const cast = castOver(current, desired);
+        return { service: cast.result === 'unchanged' ? current : cast.next, result: cast.result };
       }
+    } else {
+      // Read, compare and write in one commit (one round trip, no conflict to retry).
+      let result: CastResult | undefined;
+      const { objects } = await store.commit([
+        {
+          op: 'modify',
+          kind: 'services',
+          namespace: meta.namespace,
+          name: meta.name,
+          change: (found) => {
+            if (!found) return undefined;
+            const cast = castOver(found as Service, desired);
+            result = cast.result;
+            return cast.result === 'unchanged' ? undefined : cast.next;
+          },
+        },
+      ]);
+      if (result) return { service: objects[0] as Service, result };
     }
-    const curMeta = current.metadata!;
-    if (meta.resourceVersion && meta.resourceVersion !== curMeta.resourceVersion) {
-      throw new RuneError('ABORTED', `service "${meta.name}": resourceVersion ${meta.resourceVersion} is stale (current ${curMeta.resourceVersion}); read it again and retry`);
-    }
-    const specChanged = canonicalJson(current.spec) !== canonicalJson(desired.spec);
-    const labelsChanged = canonicalJson(curMeta.labels) !== canonicalJson(meta.labels);
-    const result: CastResult = specChanged ? 'updated' : labelsChanged ? 'configured' : 'unchanged';
-    if (result === 'unchanged' || options.dryRun) {
-      return { service: options.dryRun ? { ...current, spec: desired.spec, metadata: { ...curMeta, labels: meta.labels } } : current, result };
-    }
-    const next: Service = { ...current, spec: desired.spec, metadata: { ...curMeta, labels: meta.labels } };
+    // Absent: create it.
+    const namespace = await store.get<Namespace>('namespaces', '', meta.namespace);
+    if (!namespace) throw namespaceMissing();
+    if (namespace.metadata?.deletionTimestamp) throw new RuneError('FAILED_PRECONDITION', `namespace "${meta.namespace}" is being deleted; nothing new can be created in it`);
+    const fresh: Service = { metadata: { ...newMeta(meta.name, meta.namespace, meta.labels), finalizers: [SERVICE_FINALIZER] }, spec: desired.spec, status: undefined, restartEpoch: 0 };
+    if (options.dryRun) return { service: fresh, result: 'created' };
     try {
-      return { service: await store.update('services', next), result };
+      const { objects } = await store.commit([
+        { op: 'check', kind: 'namespaces', namespace: '', name: meta.namespace, exists: true, error: namespaceMissing },
+        { op: 'create', kind: 'services', object: fresh },
+      ]);
+      return { service: objects[1] as Service, result: 'created' };
     } catch (err) {
-      // Another writer changed it between our read and write: without a caller-given version,
-      // apply semantics say "last cast wins", so read again (transient, bounded retries).
-      if (err instanceof RuneError && err.code === 'ABORTED' && !meta.resourceVersion && attempt < CAST_RETRIES) continue;
+      if (err instanceof RuneError && err.code === 'ALREADY_EXISTS' && attempt < CAST_RETRIES) continue; // raced a create: cast again as an update
       throw err;
     }
   }
+}
+
+/**
+ * What casting `desired` over the stored `current` does: the result and the object to write
+ * (`current` with the desired spec and labels). FAILED_PRECONDITION while `current` is being
+ * deleted, ABORTED when `desired` names a stale resourceVersion. Pure: runs inside a commit.
+ */
+function castOver(current: Service, desired: Service): { result: CastResult; next: Service } {
+  const meta = desired.metadata!;
+  const curMeta = current.metadata!;
+  if (curMeta.deletionTimestamp) {
+    throw new RuneError('FAILED_PRECONDITION', `service "${meta.name}" is being deleted (its instances are stopping); cast it again once it is gone`);
+  }
+  if (meta.resourceVersion && meta.resourceVersion !== curMeta.resourceVersion) {
+    throw new RuneError('ABORTED', `service "${meta.name}": resourceVersion ${meta.resourceVersion} is stale (current ${curMeta.resourceVersion}); read it again and retry`);
+  }
+  const specChanged = canonicalJson(current.spec) !== canonicalJson(desired.spec);
+  const labelsChanged = canonicalJson(curMeta.labels) !== canonicalJson(meta.labels);
+  const result: CastResult = specChanged ? 'updated' : labelsChanged ? 'configured' : 'unchanged';
+  return { result, next: { ...current, spec: desired.spec, metadata: { ...curMeta, labels: meta.labels } } };
 }
 
 export async function getService(store: Store, namespace: string, name: string): Promise<Service> {

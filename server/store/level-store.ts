@@ -244,7 +244,7 @@ export class LevelStore implements Store {
     try {
       for (const op of ops) {
         const def = this.kinds.get(op.kind);
-        if (op.op === 'delete' || op.op === 'check') checkScope(def, op.namespace);
+        if (op.op === 'delete' || op.op === 'check' || op.op === 'modify') checkScope(def, op.namespace);
       }
     } catch (err) {
       return Promise.reject(err);
@@ -318,7 +318,22 @@ export class LevelStore implements Store {
             objects.push(undefined);
             continue;
           }
-          if (op.op === 'delete') {
+          let write: Extract<WriteOp, { op: 'create' | 'update' }> | undefined;
+          if (op.op === 'modify') {
+            const changed = op.change(current);
+            if (changed === undefined) {
+              objects.push(current);
+              continue;
+            }
+            const meta = changed.metadata;
+            if (meta?.name !== op.name || (meta?.namespace ?? '') !== op.namespace) {
+              throw RuneError.invalid('metadata', `a modify of ${describe(def, op.namespace, op.name)} returned ${describe(def, meta?.namespace ?? '', meta?.name ?? '')}`);
+            }
+            // The version just read: this write cannot be stale.
+            write = current
+              ? { op: 'update', kind: op.kind, object: { ...changed, metadata: { ...meta, resourceVersion: current.metadata?.resourceVersion ?? 0 } } }
+              : { op: 'create', kind: op.kind, object: changed };
+          } else if (op.op === 'delete') {
             if (!current) throw notFound(def, op.namespace, op.name);
             const currentRv = current.metadata?.resourceVersion ?? 0;
             if (op.resourceVersion && op.resourceVersion !== currentRv) throw stale(def, op.namespace, op.name, op.resourceVersion, currentRv);
@@ -327,8 +342,10 @@ export class LevelStore implements Store {
             commitEvents.push({ type: 'DELETED', revision: rev, kind: def.kind, namespace: op.namespace, name: op.name, object: current, encoded: currentBytes! });
             objects.push(current);
             continue;
+          } else {
+            write = op;
           }
-          const next = this.prepareWrite(def, op, current, rev + 1, nowMs);
+          const next = this.prepareWrite(def, write, current, rev + 1, nowMs);
           const encoded = def.codec.encode(next).finish();
           if (encoded.length > this.maxObjectBytes) {
             throw RuneError.invalid('object', `${def.kind} "${next.metadata!.name}" is ${encoded.length} bytes encoded; the limit is ${this.maxObjectBytes}`);

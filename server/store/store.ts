@@ -54,12 +54,22 @@ export type WriteOp =
   /** Fails with NOT_FOUND when missing; ABORTED when `resourceVersion` is given and stale. */
   | { op: 'delete'; kind: string; namespace: string; name: string; resourceVersion?: number }
   /** A precondition: the commit fails with `error` unless the object exists (or not). */
-  | { op: 'check'; kind: string; namespace: string; name: string; exists: boolean; error: () => Error };
+  | { op: 'check'; kind: string; namespace: string; name: string; exists: boolean; error: () => Error }
+  /**
+   * Read-modify-write inside the commit, with no separate read and no conflict to retry:
+   * `change` gets the object as it is at this point of the commit (undefined when absent;
+   * never mutate it: return a changed copy) and returns what to write — an update of it (never ABORTED: the version is the
+   * one just read), a create when it was absent — or undefined to write nothing (the result
+   * holds the object read). An error thrown by `change` fails this commit alone. `change` runs
+   * in the commit loop: it must be synchronous and cheap, and do no I/O. The returned object
+   * must have this namespace and name (INVALID_ARGUMENT otherwise).
+   */
+  | { op: 'modify'; kind: string; namespace: string; name: string; change: (current: StoredObject | undefined) => StoredObject | undefined };
 
 export interface CommitResult {
   /** The revision of the commit's last event (the store revision after it). */
   revision: number;
-  /** The written object per op (undefined for checks); for deletes, the last state. */
+  /** The written object per op (undefined for checks); for deletes, the last state; for a modify that wrote nothing, the object read (undefined when absent). */
   objects: (StoredObject | undefined)[];
 }
 

@@ -381,6 +381,65 @@ export function storeConformance(name: string, open: OpenStore): void {
         expect(store.revision).to.equal(3);
         expect(namesOf((await store.list('services')).items)).to.deep.equal(['a', 'b', 'web']);
       });
+
+      it('modify changes the object as the commit sees it, with no version to go stale', async function () {
+        const created = await store.create<Service>('services', aService({ name: 'web', scale: 1 }));
+        const seen: (number | undefined)[] = [];
+        // Two modifies in flight at once: each sees the other's write, neither is ABORTED.
+        const bump = () =>
+          store.commit([
+            {
+              op: 'modify',
+              kind: 'services',
+              namespace: 'dev',
+              name: 'web',
+              change: (current) => {
+                const service = current as Service;
+                seen.push(service.spec!.scale);
+                return { ...service, spec: { ...service.spec!, scale: service.spec!.scale + 1 } };
+              },
+            },
+          ]);
+        const [first, second] = await Promise.all([bump(), bump()]);
+        expect(seen).to.deep.equal([1, 2]);
+        const web = await store.get<Service>('services', 'dev', 'web');
+        expect(web!.spec!.scale).to.equal(3);
+        expect(metaOf(web).uid).to.equal(metaOf(created).uid);
+        expect(metaOf(web).generation).to.equal(3);
+        expect(metaOf(second.objects[0]).resourceVersion).to.equal(metaOf(first.objects[0]).resourceVersion + 1);
+      });
+
+      it('modify writes nothing when change returns undefined, creates when absent, and fails alone when change throws', async function () {
+        await store.create('services', aService({ name: 'web' }));
+        const unchanged = await store.commit([{ op: 'modify', kind: 'services', namespace: 'dev', name: 'web', change: () => undefined }]);
+        expect(store.revision).to.equal(1);
+        expect(metaOf(unchanged.objects[0]).name).to.equal('web');
+
+        const absent: (StoredObject | undefined)[] = [];
+        const created = await store.commit([
+          { op: 'modify', kind: 'services', namespace: 'dev', name: 'api', change: (current) => (absent.push(current), aService({ name: 'api' })) },
+        ]);
+        expect(absent).to.deep.equal([undefined]);
+        expect(metaOf(created.objects[0]).generation).to.equal(1);
+        expect(store.revision).to.equal(2);
+
+        const refusal = new RuneError('FAILED_PRECONDITION', 'no');
+        const [bad, good] = await Promise.allSettled([
+          store.commit([
+            { op: 'create', kind: 'services', object: aService({ name: 'half' }) },
+            { op: 'modify', kind: 'services', namespace: 'dev', name: 'web', change: () => { throw refusal; } },
+          ]),
+          store.create('services', aService({ name: 'b' })),
+        ]);
+        expect((bad as PromiseRejectedResult).reason).to.equal(refusal);
+        expect(good.status).to.equal('fulfilled');
+        expect(await store.get('services', 'dev', 'half')).to.equal(undefined);
+
+        await expectRuneError(
+          store.commit([{ op: 'modify', kind: 'services', namespace: 'dev', name: 'web', change: () => aService({ name: 'other' }) }]),
+          'INVALID_ARGUMENT',
+        );
+      });
     });
 
     describe('list', function () {

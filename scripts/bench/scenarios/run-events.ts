@@ -350,7 +350,7 @@ export const runEvents: Scenario = {
             figures.push({ label: `${row.label}: median to the last subscriber`, unit: 'ms', runed: r.p50, reference: { name: 'etcd watch', samples: e.p50 }, ...(row.goals.p50 ? { goal: row.goals.p50 } : {}) });
             figures.push({ label: `${row.label}: p99 to the last subscriber (per repetition of ${events} events)`, unit: 'ms', runed: r.p99, reference: { name: 'etcd watch', samples: e.p99 }, ...(row.goals.p99 ? { goal: row.goals.p99 } : {}) });
             // Where the time goes at the largest N: the fan-out's own part, first → last subscriber.
-            if (n === levels.at(-1) && n > 1) figures.push({ label: `${row.label}: runed fan-out spread, first → last subscriber (median)`, unit: 'ms', runed: r.spreadP50 });
+            if (n === levels.at(-1) && n > 1 && r.spreadP50.some(Number.isFinite)) figures.push({ label: `${row.label}: runed fan-out spread, first → last subscriber (median)`, unit: 'ms', runed: r.spreadP50 });
           }
           details[`N=${n}`] = Object.fromEntries(
             [...samples].map(([key, s]) => [key, { p50: round(median(s.all)), p99: round(p99(s.all)), events: s.all.length, writeAckMs: round(median(s.acks)), ...(s.toFirst.length > 0 && !Number.isNaN(s.toFirst[0]!) ? { toFirstP50: round(median(s.toFirst)), toFirstP99: round(p99(s.toFirst)), spreadP50: round(median(s.spread)), spreadP99: round(p99(s.spread)) } : {}) }]),

@@ -29,6 +29,7 @@ import { runsCommand } from './commands/runs.js';
 import { scaleCommand } from './commands/scale.js';
 import { versionCommand } from './commands/version.js';
 import { whoamiCommand } from './commands/whoami.js';
+import { runeVersion } from '../../shared/version.js';
 import { COMMAND_KINDS, RESOURCES } from './resources.js';
 import { EXIT_CODES, globalOptions, STDIN_ARG, type GlobalArgs } from './global-options.js';
 
@@ -42,9 +43,14 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 const rawArgs = hideBin(process.argv);
 const args = rawArgs.includes('--get-yargs-completions') ? rawArgs : rawArgs.map((arg) => (arg === '-' ? STDIN_ARG : arg));
 
+// `rune --version`: the client version, as rune.cjs (the bin) answers it without loading yargs. Not
+// yargs' version flag: that one is global and would take `rune secret get --version 2` too.
+const versionAsked = args[0] === '--version' || args[0] === '-v';
+if (versionAsked) process.stdout.write(`rune ${runeVersion()}\n`);
+
 const cli: Argv<GlobalArgs> = (yargs(args) as unknown as Argv)
   .scriptName('rune')
-  .usage('rune <command> [options]\n\nThe Rune CLI: cast services and jobs onto runed; list, watch, scale, restart and delete them; read their logs and exec into their instances; start runs of jobs and watch them live.')
+  .usage('rune <command> [options]\nrune --version   (the client version; -v too)\n\nThe Rune CLI: cast services and jobs onto runed; list, watch, scale, restart and delete them; read their logs and exec into their instances; start runs of jobs and watch them live.')
   .options(globalOptions)
   .command(castCommand)
   .command(lintCommand)
@@ -85,7 +91,7 @@ const cli: Argv<GlobalArgs> = (yargs(args) as unknown as Argv)
     process.exit(2);
   }) as unknown as Argv<GlobalArgs>;
 
-await cli.parseAsync();
+if (!versionAsked) await cli.parseAsync();
 
 /** Shell completion: resource words after get/describe/delete, yargs' defaults everywhere else. */
 function completeWords(current: string, argv: { _: Array<string | number> }, defaults: (done: (err: Error | null, words: string[] | undefined) => void) => void, done: (words: string[]) => void): void {

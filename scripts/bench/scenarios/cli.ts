@@ -18,7 +18,8 @@ import { median } from '../lib/stats.js';
 import { benchService, castBody, checkRun, etcdKey, putBody, startSides } from '../lib/store-sides.js';
 import { ETCD, RUNED } from '../lib/wire.js';
 
-const runeEntry = join(repoRoot, 'dist', 'client', 'cli', 'main.js');
+/** What `npm i -g` / `npx rune` runs: package.json's bin (a tiny CommonJS entry that loads the bundled CLI). */
+const runeEntry = join(repoRoot, (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { bin: { rune: string } }).bin.rune);
 
 function which(name: string): string | undefined {
   const found = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
@@ -89,15 +90,15 @@ export const cli: Scenario = {
       const etcdArgs = [etcdctl, '--endpoints', `http://${etcd.clientAddr}`, 'get', '--prefix'];
       const commands: Command[] = [
         { key: 'node', argv: [node, '-e', '0'] },
-        { key: 'version', argv: [node, runeEntry, '--version'], alsoAccept: [2] },
+        { key: 'version', argv: [node, runeEntry, '--version'] },
         { key: 'versionCmd', argv: [node, runeEntry, 'version'] },
         { key: 'getSmall', argv: [node, runeEntry, 'get', 'services', '-n', 'small'] },
         { key: 'getBig', argv: [node, runeEntry, 'get', 'services', '-n', 'big'] },
         { key: 'etcdSmall', argv: [...etcdArgs, etcdKey('small', '')] },
         { key: 'etcdBig', argv: [...etcdArgs, etcdKey('big', '')] },
       ];
-      // `rune --version` may not exist yet (usage error, exit 2): the figure then times that answer.
-      const versionExit = spawnSync(node, [runeEntry, '--version'], { env, stdio: 'ignore', timeout: 60_000 }).status;
+      const version = spawnSync(node, [runeEntry, '--version'], { env, encoding: 'utf8', timeout: 60_000 });
+      if (version.status !== 0 || !/^rune \S+\n$/.test(version.stdout ?? '')) throw new Error(`rune --version exited ${version.status} printing ${JSON.stringify(version.stdout)}: ${(version.stderr ?? '').slice(0, 500)}`);
       // Check once that every command works and lists what it should.
       const listed = spawnSync(node, [runeEntry, 'get', 'services', '-n', 'big', '-o', 'name'], { env, encoding: 'utf8', timeout: 60_000 });
       const lines = (listed.stdout ?? '').trim().split('\n').filter(Boolean).length;
@@ -119,10 +120,9 @@ export const cli: Scenario = {
       return {
         figures,
         retried,
-        details: { ...samples, versionExitCode: versionExit },
+        details: samples,
         notes: [
-          `CLI: whole processes, spawn to exit, ${hyperfine ? `timed by hyperfine -N (${runs} runs after 1 warm-up per command per repetition; each sample the median of the runs)` : `timed by a spawn loop in the harness (hyperfine not installed; ${runs} runs after 1 warm-up, median)`}; NODE_EXTRA_CA_CERTS unset for every command; rune is dist/client/cli/main.js run by node, with RUNE_SERVER/RUNE_TOKEN set and a fresh HOME, table output to /dev/null; etcdctl ${etcdctl} (ETCDCTL_API=3) prints the same services' protobuf values.`,
-          ...(versionExit !== 0 ? [`CLI: \`rune --version\` exited with ${versionExit} in this build (no such flag: yargs prints the usage and "Name a command"); its row times that usage error, not a version answer. \`rune version\` (one call to runed) is shown beside it.`] : []),
+          `CLI: whole processes, spawn to exit, ${hyperfine ? `timed by hyperfine -N (${runs} runs after 1 warm-up per command per repetition; each sample the median of the runs)` : `timed by a spawn loop in the harness (hyperfine not installed; ${runs} runs after 1 warm-up, median)`}; NODE_EXTRA_CA_CERTS unset for every command; rune is package.json's bin (${runeEntry.slice(repoRoot.length + 1)}: answers --version itself, else loads the esbuild bundle of the CLI) run by node, with RUNE_SERVER/RUNE_TOKEN set and a fresh HOME, table output to /dev/null; etcdctl ${etcdctl} (ETCDCTL_API=3) prints the same services' protobuf values.`,
         ],
       };
     } finally {

@@ -8,7 +8,7 @@
  * SIGTERM so the profile gets written.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { InstanceServiceClient } from '../../../shared/gen/rune/v1/instance_service.js';
@@ -70,9 +70,14 @@ function unary<Res>(invoke: (callback: (err: grpc.ServiceError | null, res: Res)
   });
 }
 
+/** The log written from byte `from` on: this start's lines, not an earlier runed's in the same file. */
+function logSince(logPath: string, from: number): string {
+  return readFileSync(logPath).subarray(from).toString('utf8');
+}
+
 /** The REST address from runed's "serving" log line. */
-function servingHttpAddress(logPath: string): string {
-  for (const line of readFileSync(logPath, 'utf8').split('\n')) {
+function servingHttpAddress(logPath: string, from: number): string {
+  for (const line of logSince(logPath, from).split('\n')) {
     if (!line.includes('runed is serving')) continue;
     const entry = JSON.parse(line) as { httpAddr?: string };
     if (entry.httpAddr) return entry.httpAddr;
@@ -81,10 +86,10 @@ function servingHttpAddress(logPath: string): string {
 }
 
 /** Lines of runed's log that say it serves, with the bound address. */
-function servingAddress(logPath: string): string | undefined {
+function servingAddress(logPath: string, from: number): string | undefined {
   let text: string;
   try {
-    text = readFileSync(logPath, 'utf8');
+    text = logSince(logPath, from);
   } catch {
     return undefined;
   }
@@ -116,6 +121,8 @@ export async function launchRuned(options: LaunchRunedOptions): Promise<RunedUnd
   const nodeArgs = options.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfileDir] : [];
   const args = [...nodeArgs, runedEntry, '--data-dir', dataDir, '--grpc-addr', '127.0.0.1:0', '--http-addr', '127.0.0.1:0', '--log-level', 'info', ...(options.extraArgs ?? [])];
   const logFd = openSync(logPath, 'a');
+  // The log is appended to across starts on the same dir: read only what this start writes.
+  const logStart = fstatSync(logFd).size;
   const started = performance.now();
   const child = spawn(process.execPath, args, {
     env: childEnv(options.tag, { HOME: home, RUNE_CONFIG: join(home, '.rune', 'config.yaml') }),
@@ -130,7 +137,7 @@ export async function launchRuned(options: LaunchRunedOptions): Promise<RunedUnd
   try {
     grpcAddr = await waitFor('runed to serve', () => {
       if (child.exitCode !== null || child.signalCode !== null) throw new Error(`runed exited (${child.exitCode ?? child.signalCode}) before serving; its log:\n${tail(logPath)}`);
-      return servingAddress(logPath);
+      return servingAddress(logPath, logStart);
     }, { timeoutMs: options.timeoutMs ?? 20_000, everyMs: 10 });
   } catch (err) {
     killGroup(pid);
@@ -151,7 +158,7 @@ export async function launchRuned(options: LaunchRunedOptions): Promise<RunedUnd
   return {
     pid,
     grpcAddr,
-    httpAddr: servingHttpAddress(logPath),
+    httpAddr: servingHttpAddress(logPath, logStart),
     token,
     dataDir,
     logPath,

@@ -140,6 +140,13 @@ export class InstanceController {
       await this.deps.injector.removeMounts(namespace, name);
       const cause = this.stopping.get(key) || undefined;
       const decision = decideAfterExit({ policy: spec.restartPolicy as RestartPolicy, exit, status, now: new Date(), cause, backoff: this.deps.backoff });
+      if (decision.restart && decision.status.nextRestartAt!.getTime() <= Date.now()) {
+        // An immediate restart: the exit is recorded by the restart's first write (one commit
+        // instead of two before the replacement runs); until then the exit stays pending, so a
+        // failed write records it on the retry.
+        this.deps.onRestart?.();
+        return this.startWhenReady(key, instance, service, decision.status);
+      }
       await this.writeStatus(instance, decision.status);
       this.exits.delete(key);
       this.stopping.delete(key);
@@ -173,18 +180,37 @@ export class InstanceController {
     if (status.nextRestartAt && status.nextRestartAt.getTime() > Date.now()) {
       return { requeueAfterMs: status.nextRestartAt.getTime() - Date.now() };
     }
+    return this.startWhenReady(key, instance, service);
+  }
+
+  /**
+   * Starts the instance unless it waits for its dependencies. `exitPatch`: the status of an exit
+   * not yet recorded, written with the first write here (and only then forgotten).
+   */
+  private async startWhenReady(key: string, instance: Instance, service: Service, exitPatch?: Partial<InstanceStatus>): Promise<ReconcileResult> {
+    const { instances } = this.deps;
+    const namespace = instance.metadata!.namespace;
+    const spec = service.spec!;
     const waitingFor = (spec.dependencies ?? []).filter(
       (dep) => instances.filter((i) => i.metadata?.namespace === namespace && i.spec?.service === dep && i.status?.ready === true && !i.metadata?.deletionTimestamp).length === 0,
     );
     if (waitingFor.length > 0) {
-      await this.writeStatus(instance, { phase: 'pending', reason: 'WaitingForDependencies', message: `waiting for a ready instance of: ${waitingFor.join(', ')}` });
+      await this.writeStatus(instance, { ...exitPatch, phase: 'pending', reason: 'WaitingForDependencies', message: `waiting for a ready instance of: ${waitingFor.join(', ')}` });
+      this.exitRecorded(key, exitPatch);
       return { requeueAfterMs: 1000 }; // waiting: also woken when an instance of the namespace changes
     }
-    return this.start(key, instance, service);
+    return this.start(key, instance, service, exitPatch);
   }
 
-  /** Starts the process: the intent is recorded first, then the handle. */
-  private async start(key: string, instance: Instance, service: Service): Promise<ReconcileResult> {
+  /** The exit behind `exitPatch` is in the store: forget it (and the stop that caused it). */
+  private exitRecorded(key: string, exitPatch: Partial<InstanceStatus> | undefined): void {
+    if (!exitPatch) return;
+    this.exits.delete(key);
+    this.stopping.delete(key);
+  }
+
+  /** Starts the process: the intent is recorded first (with `exitPatch`, see startWhenReady), then the handle. */
+  private async start(key: string, instance: Instance, service: Service, exitPatch?: Partial<InstanceStatus>): Promise<ReconcileResult> {
     const spec = service.spec!;
     const meta = instance.metadata!;
     const request: StartRequest = {
@@ -199,8 +225,10 @@ export class InstanceController {
       memoryLimitBytes: spec.resources?.memory?.limit ? (parseQuantity(spec.resources.memory.limit) ?? 0) : 0,
     };
     // Keep why the last run ended visible (describe) while the new one runs.
-    const previous = instance.status?.restartCount ? instance.status.message.replace(/; restarting.*$/, '') : '';
-    const written = await this.writeStatus(instance, { phase: 'starting', reason: '', message: previous ? `last run: ${previous}` : '' });
+    const before = { ...(instance.status ?? emptyStatus()), ...exitPatch };
+    const previous = before.restartCount ? before.message.replace(/; restarting.*$/, '') : '';
+    const written = await this.writeStatus(instance, { ...exitPatch, phase: 'starting', reason: '', message: previous ? `last run: ${previous}` : '' });
+    this.exitRecorded(key, exitPatch);
     this.keyById.set(meta.name, key);
     // It could not start at all (port taken, command or working dir missing): record it like a
     // failed run, so the restart policy and backoff apply and describe shows why.

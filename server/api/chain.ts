@@ -219,7 +219,8 @@ function observe({ metrics, tracer }: NonNullable<ChainDeps['observability']>): 
     try {
       await (span ? span.run(next) : next());
       code = ctx.endedWith?.code ?? (ctx.signal.aborted ? 'CANCELLED' : 'OK');
-      ctx.log.debug({ rpc: ctx.method.path, requestId, subject: ctx.principal?.subject, code, ms: +(performance.now() - started).toFixed(2) }, 'rpc ok');
+      // Built only when debug is on: this runs for every call.
+      if (ctx.log.isLevelEnabled('debug')) ctx.log.debug({ rpc: ctx.method.path, requestId, subject: ctx.principal?.subject, code, ms: +(performance.now() - started).toFixed(2) }, 'rpc ok');
     } catch (err) {
       const error = RuneError.from(err);
       code = error.code;

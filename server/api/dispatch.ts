@@ -36,28 +36,45 @@ export interface DispatchOptions {
 
 export function implement(definition: ServiceDefinition, handlers: HandlerMap, options: DispatchOptions): UntypedServiceImplementation {
   const impl: UntypedServiceImplementation = {};
+  const live = liveCalls(options.shutdown);
   for (const [key, def] of Object.entries(definition)) {
     const method = methods.get(def.path);
     if (!method) throw new Error(`method ${def.path} is missing from shared/api/methods.ts`);
     const handler = handlers[def.path];
-    impl[key] = bind(method, handler, options);
+    impl[key] = bind(method, handler, options, live);
   }
   return impl;
 }
 
-function bind(method: MethodInfo, handler: Handler | undefined, options: DispatchOptions) {
+/** Per shutdown signal, the calls in progress: its one listener aborts each (none per call). */
+const liveBySignal = new WeakMap<AbortSignal, Set<AbortController>>();
+
+function liveCalls(shutdown: AbortSignal): Set<AbortController> {
+  let live = liveBySignal.get(shutdown);
+  if (!live) {
+    const calls = (live = new Set<AbortController>());
+    shutdown.addEventListener('abort', () => {
+      for (const abort of calls) abort.abort(shutdown.reason);
+    }, { once: true });
+    liveBySignal.set(shutdown, calls);
+  }
+  return live;
+}
+
+function bind(method: MethodInfo, handler: Handler | undefined, options: DispatchOptions, live: Set<AbortController>) {
   /**
    * A call's context. `onEnd` sends the status of a call ended early by `ctx.end` (streams):
    * the handler's signal aborts, and whatever the handler does afterwards is not sent.
+   * `abort` is the call's one controller: the client's cancel, runed's shutdown and `end` abort
+   * it (cheaper per call than AbortSignal.any over three signals).
    */
-  const context = (call: { metadata: Metadata; getPeer(): string }, request: unknown, cancelled: AbortSignal, onEnd: (err: RuneError) => void): CallContext => {
-    const ended = new AbortController();
+  const context = (call: { metadata: Metadata; getPeer(): string }, request: unknown, abort: AbortController, onEnd: (err: RuneError) => void): CallContext => {
     const ctx: CallContext = {
       method,
       metadata: call.metadata,
       request,
       principal: undefined,
-      signal: AbortSignal.any([cancelled, options.shutdown, ended.signal]),
+      signal: abort.signal,
       log: options.log,
       peer: peerAddress(call),
       access: [],
@@ -68,26 +85,47 @@ function bind(method: MethodInfo, handler: Handler | undefined, options: Dispatc
       end: (err) => {
         if (ctx.endedWith) return;
         ctx.endedWith = err;
-        ended.abort(err);
+        abort.abort(err);
         onEnd(err);
       },
     };
     return ctx;
   };
   const missing = () => Promise.reject(new RuneError('UNIMPLEMENTED', `${method.path} is not implemented by this runed`));
+  /**
+   * The call's controller, aborted when the client cancels or runed shuts down; `done` detaches
+   * it once the chain has settled (grpc-js reports 'cancelled' for calls that already ended too).
+   */
+  const track = (call: { on(event: 'cancelled', listener: () => void): unknown; off(event: 'cancelled', listener: () => void): unknown }) => {
+    const abort = new AbortController();
+    const onCancel = () => abort.abort();
+    call.on('cancelled', onCancel);
+    if (options.shutdown.aborted) abort.abort(options.shutdown.reason);
+    else live.add(abort);
+    const done = () => {
+      call.off('cancelled', onCancel);
+      live.delete(abort);
+    };
+    return { abort, done };
+  };
 
   if (!method.requestStream && !method.responseStream) {
     return (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
-      const abort = new AbortController();
-      call.on('cancelled', () => abort.abort());
-      const ctx = context(call, call.request, abort.signal, () => undefined);
+      const { abort, done } = track(call);
+      const ctx = context(call, call.request, abort, () => undefined);
       let response: unknown;
       runChain(options.chain, ctx, async () => {
         rejectUnknownFields(ctx.request, method.name);
         response = handler ? await (handler as UnaryHandler)(ctx.request, ctx) : await missing();
       }).then(
-        () => callback(null, response),
-        (err) => callback(toGrpcStatus(err)),
+        () => {
+          done();
+          callback(null, response);
+        },
+        (err) => {
+          done();
+          callback(toGrpcStatus(err));
+        },
       );
     };
   }
@@ -98,25 +136,35 @@ function bind(method: MethodInfo, handler: Handler | undefined, options: Dispatc
   };
   if (!method.requestStream) {
     return (call: ServerWritableStream<unknown, unknown>) => {
-      const abort = new AbortController();
-      call.on('cancelled', () => abort.abort());
-      const ctx = context(call, call.request, abort.signal, (err) => endWith(call, err));
+      const { abort, done } = track(call);
+      const ctx = context(call, call.request, abort, (err) => endWith(call, err));
       runChain(options.chain, ctx, async () => {
         rejectUnknownFields(ctx.request, method.name);
         await (handler ? (handler as ServerStreamHandler)(ctx.request, ctx, call) : missing());
       }).then(
-        () => endWith(call),
-        (err) => endWith(call, err),
+        () => {
+          done();
+          endWith(call);
+        },
+        (err) => {
+          done();
+          endWith(call, err);
+        },
       );
     };
   }
   return (call: ServerDuplexStream<unknown, unknown>) => {
-    const abort = new AbortController();
-    call.on('cancelled', () => abort.abort());
-    const ctx = context(call, undefined, abort.signal, (err) => endWith(call, err));
+    const { abort, done } = track(call);
+    const ctx = context(call, undefined, abort, (err) => endWith(call, err));
     runChain(options.chain, ctx, () => (handler ? (handler as BidiHandler)(ctx, call) : missing())).then(
-      () => endWith(call),
-      (err) => endWith(call, err),
+      () => {
+        done();
+        endWith(call);
+      },
+      (err) => {
+        done();
+        endWith(call, err);
+      },
     );
   };
 }

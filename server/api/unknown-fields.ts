@@ -29,8 +29,11 @@ function findUnknown(value: unknown, path: string): { path: string; field: numbe
     const tag = Object.keys(unknown)[0];
     if (tag !== undefined) return { path, field: Number(tag) >>> 3 };
   }
-  for (const [key, child] of Object.entries(record)) {
+  // for-in over these plain decoded messages: no entries array per object on every request.
+  for (const key in record) {
     if (key === '_unknownFields') continue;
+    const child = record[key];
+    if (!child || typeof child !== 'object') continue;
     const found = findUnknown(child, path ? `${path}.${key}` : key);
     if (found) return found;
   }

@@ -18,7 +18,7 @@ import { MemoryLevel } from 'memory-level';
 import { RuneError } from '../../shared/errors.js';
 import type { ObjectMeta } from '../../shared/gen/rune/v1/meta.js';
 import { decodeEvent, encodeEvent } from './event-codec.js';
-import { KindRegistry, defaultKinds, specHash, type KindDef } from './kinds.js';
+import { KindRegistry, canonicalJson, defaultKinds, type KindDef } from './kinds.js';
 import type { StoreMetrics } from './store-metrics.js';
 import type {
   CommitResult,
@@ -409,16 +409,19 @@ export class LevelStore implements Store {
     if (meta.resourceVersion && meta.resourceVersion !== currentMeta.resourceVersion) {
       throw stale(def, namespace, meta.name, meta.resourceVersion, currentMeta.resourceVersion);
     }
-    const specChanged = def.spec ? specHash(def.spec(complete(op.object))) !== specHash(def.spec(current)) : false;
     const nextMeta: ObjectMeta = {
       ...meta,
       uid: currentMeta.uid,
       createdAt: currentMeta.createdAt,
-      generation: currentMeta.generation + (specChanged ? 1 : 0),
+      generation: currentMeta.generation,
       resourceVersion: revision,
       updatedAt: now,
     };
-    return complete({ ...op.object, metadata: nextMeta });
+    // One copy, compared as it will be stored (the canonical forms themselves: no hashing needed
+    // to compare); the generation is set on this private copy.
+    const next = complete({ ...op.object, metadata: nextMeta });
+    if (def.spec && canonicalJson(def.spec(next) ?? null) !== canonicalJson(def.spec(current) ?? null)) next.metadata!.generation += 1;
+    return next;
   }
 
   // ---- watch ----

@@ -140,7 +140,15 @@ export class Spawner {
     delete env.NODE_EXTRA_CA_CERTS; // ~80 ms of start-up for certificates it never uses
     this.child = spawn(process.execPath, ['-e', HELPER_SOURCE], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env, serialization: 'json' });
     let settle: (ok: boolean) => void = () => undefined;
-    this.ready = new Promise<boolean>((resolve) => (settle = resolve));
+    let settled = false;
+    // Whoever awaits `ready` is kept alive until it settles.
+    this.ready = new Promise<boolean>((resolve) => (settle = (ok) => {
+      if (settled) return;
+      settled = true;
+      resolve(ok);
+      this.release();
+    }));
+    this.hold();
     const timer = setTimeout(() => {
       options.log?.warn({ timeoutMs: options.readyTimeoutMs ?? 5000 }, 'spawner helper did not start in time; spawning from runed');
       settle(false);

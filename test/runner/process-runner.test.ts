@@ -261,7 +261,8 @@ describe('ProcessRunner', function () {
       const request = aStartRequest({ command: 'sh', args: ['-c', 'sleep 30 & exit 0'] });
       const result = await start(runner, request);
       expect(await exits.next(request.instance)).to.include({ code: 0, signal: '', daemonized: true });
-      expect(groupCommands(result.pid)).to.deep.equal(['sleep']); // afterEach kills it
+      // The shell's background child may not have exec'd sleep yet when the shell's exit is reported.
+      await waitFor('the one process left in the group to be the sleep', () => groupCommands(result.pid).join() === 'sleep', 2000); // afterEach kills it
     });
   });
 

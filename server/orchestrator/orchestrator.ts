@@ -120,10 +120,18 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
   runQueue = new WorkQueue('runs', (key) => runController.reconcile(key), { concurrency: 32, log: queueLog, metrics });
 
   const key = (o: { metadata?: { namespace: string; name: string } }) => instanceKey(o.metadata!.namespace, o.metadata!.name);
-  services.onChange((service) => {
+  // Instances depend on their service's spec, deletion mark and existence, not on its status:
+  // a status write (ready counts, after every instance start or exit) wakes no instance.
+  const serviceShapes = new Map<string, string>();
+  services.onChange((service, type) => {
     serviceQueue.add(key(service));
     const ns = service.metadata!.namespace;
-    for (const i of instances.filter((i) => i.metadata?.namespace === ns && i.spec?.service === service.metadata!.name)) instanceQueue.add(key(i));
+    const meta = service.metadata!;
+    const shape = `${meta.uid}:${meta.generation}:${meta.deletionTimestamp ? 'deleting' : ''}`;
+    const changed = type === 'DELETED' || serviceShapes.get(key(service)) !== shape;
+    if (type === 'DELETED') serviceShapes.delete(key(service));
+    else serviceShapes.set(key(service), shape);
+    if (changed) for (const i of instances.filter((i) => i.metadata?.namespace === ns && i.spec?.service === service.metadata!.name)) instanceQueue.add(key(i));
     namespaceQueue.add(ns);
   });
   instances.onChange((instance, type) => {

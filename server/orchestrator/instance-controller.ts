@@ -227,12 +227,27 @@ export class InstanceController {
     // Keep why the last run ended visible (describe) while the new one runs.
     const before = { ...(instance.status ?? emptyStatus()), ...exitPatch };
     const previous = before.restartCount ? before.message.replace(/; restarting.*$/, '') : '';
-    const written = await this.writeStatus(instance, { ...exitPatch, phase: 'starting', reason: '', message: previous ? `last run: ${previous}` : '' });
-    this.exitRecorded(key, exitPatch);
+    // The intent must be durable before the spawn (a runed that dies right after it finds the
+    // process by its env); what comes before the spawn (port check, secrets, dirs, command
+    // lookup) runs while it is being committed. When the intent cannot be written, nothing is
+    // started and the error is thrown (transient: requeue with backoff).
+    let intentFailed = false;
+    const intent = this.writeStatus(instance, { ...exitPatch, phase: 'starting', reason: '', message: previous ? `last run: ${previous}` : '' }).then(
+      (written) => {
+        this.exitRecorded(key, exitPatch);
+        return written;
+      },
+      (err: unknown) => {
+        intentFailed = true;
+        throw err;
+      },
+    );
+    intent.catch(() => undefined); // awaited on every path below
     this.keyById.set(meta.name, key);
     // It could not start at all (port taken, command or working dir missing): record it like a
     // failed run, so the restart policy and backoff apply and describe shows why.
     const startFailed = async (message: string, reason = 'StartFailed'): Promise<ReconcileResult> => {
+      const written = await intent;
       const decision = decideAfterExit({ policy: spec.restartPolicy as RestartPolicy, exit: { code: -1, signal: '', daemonized: false, at: new Date() }, status: written.status ?? emptyStatus(), now: new Date(), backoff: this.deps.backoff });
       await this.writeStatus(written, { ...decision.status, phase: 'failed', reason, message });
       return decision.restart ? { requeueAfterMs: Math.max(0, decision.status.nextRestartAt!.getTime() - Date.now()) } : undefined;
@@ -253,11 +268,13 @@ export class InstanceController {
     }
     let result;
     try {
-      result = await this.deps.runner.start(request);
+      result = await this.deps.runner.start({ ...request, notBefore: intent });
     } catch (err) {
       await this.deps.injector.removeMounts(meta.namespace, meta.name);
+      if (intentFailed) throw err; // transient: nothing was started; requeue with backoff
       return startFailed(RuneError.from(err).message);
     }
+    const written = await intent;
     const handle = { pid: result.pid, startTime: result.startTime, logPath: result.logPath };
     this.owned.set(key, handle);
     const ready = !spec.health?.readiness?.type;

@@ -269,6 +269,7 @@ export class ProcessRunner implements Runner {
     // Keep the name the user wrote as argv[0] (ps shows it); prlimit passes the path on.
     const argv0 = plan.prefix.length === 0 && wrapper.length === 0 ? request.command : undefined;
     const spawnRequest: SpawnRequest = { file: file!, args, cwd, env, logPath, ...(argv0 !== undefined ? { argv0 } : {}) };
+    await request.notBefore;
     const spawner = await this.readySpawner();
     const handle = spawner ? await this.startByHelper(spawner, request, spawnRequest) : await this.startDirect(request, spawnRequest);
     this.log?.debug({ instance: request.instance, pid: handle.pid, command: request.command }, 'workload started');

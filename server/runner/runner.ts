@@ -40,6 +40,12 @@ export interface StartRequest {
   ports: { name: string; port: number; protocol: string }[];
   /** Bytes; 0 means no limit. */
   memoryLimitBytes: number;
+  /**
+   * The spawn waits for this (e.g. the durable record of the intent to start), while the rest
+   * of the start (dirs, command lookup) goes ahead. When it rejects, start rejects with the same
+   * error and starts nothing.
+   */
+  notBefore?: Promise<unknown>;
 }
 
 /** Node-local identity of a running workload. */

@@ -16,6 +16,8 @@ import { readOrCreateSecretFile } from './key-file.js';
 
 const ISSUER = 'runed';
 const AUDIENCE = 'rune';
+/** Most verified tokens remembered (see TokenService.verified). */
+const MAX_VERIFIED = 10_000;
 
 /** Who is calling, once authenticated. */
 export interface Principal {
@@ -37,6 +39,14 @@ export interface IssueOptions {
 const LOGIN_HINT = 'log in with `rune login --server ADDR --token-file <data-dir>/admin.token` or pass --token';
 
 export class TokenService {
+  /**
+   * Claims of tokens whose signature was already checked, by token string (bounded; oldest
+   * dropped first). jose's verification costs ~60–80 µs and a thread-pool hop per call; the
+   * signing key never changes while runed runs, so a token verified once stays authentic, and
+   * expiry, revocation and the subject are checked again on every call.
+   */
+  private readonly verified = new Map<string, { jti: string; sub: string; exp: number | undefined }>();
+
   private constructor(
     private readonly key: Uint8Array,
     private readonly tokens: Informer<Token>,
@@ -72,17 +82,26 @@ export class TokenService {
 
   /** The principal behind `token`, or UNAUTHENTICATED saying why and how to log in. */
   async verify(token: string): Promise<Principal> {
-    let claims;
-    try {
-      ({ payload: claims } = await jwtVerify(token, this.key, { issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'] }));
-    } catch (err) {
-      if (err instanceof joseErrors.JWTExpired) throw new RuneError('UNAUTHENTICATED', `token has expired; ${LOGIN_HINT} with a new token`);
-      throw new RuneError('UNAUTHENTICATED', `token is not valid for this runed (bad signature or malformed); ${LOGIN_HINT}`);
+    let claims = this.verified.get(token);
+    if (claims?.exp !== undefined && Math.floor(Date.now() / 1000) >= claims.exp) {
+      this.verified.delete(token);
+      throw new RuneError('UNAUTHENTICATED', `token has expired; ${LOGIN_HINT} with a new token`);
     }
-    const jti = claims.jti ?? '';
+    if (!claims) {
+      try {
+        const { payload } = await jwtVerify(token, this.key, { issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'] });
+        claims = { jti: payload.jti ?? '', sub: payload.sub ?? '', exp: payload.exp };
+      } catch (err) {
+        if (err instanceof joseErrors.JWTExpired) throw new RuneError('UNAUTHENTICATED', `token has expired; ${LOGIN_HINT} with a new token`);
+        throw new RuneError('UNAUTHENTICATED', `token is not valid for this runed (bad signature or malformed); ${LOGIN_HINT}`);
+      }
+      if (this.verified.size >= MAX_VERIFIED) this.verified.delete(this.verified.keys().next().value!);
+      this.verified.set(token, claims);
+    }
+    const jti = claims.jti;
     const record = this.tokens.get('', jti);
     if (!record || record.revoked) throw new RuneError('UNAUTHENTICATED', `token ${jti} has been revoked; ${LOGIN_HINT} with another token`);
-    const subject = this.subjects.get('', claims.sub ?? '');
+    const subject = this.subjects.get('', claims.sub);
     if (!subject) throw new RuneError('UNAUTHENTICATED', `subject "${claims.sub}" of token ${jti} no longer exists; ${LOGIN_HINT}`);
     return { subject: subject.metadata!.name, admin: isAdmin(subject), policies: subject.policies, tokenId: jti, expiresAt: record.expiresAt };
   }

@@ -82,6 +82,14 @@ describe('token hardening: every bad token is UNAUTHENTICATED (real runed)', fun
     expect(await refused(expired)).to.include('expired');
   });
 
+  it('refuses a token that expires after it was accepted (a verified token is remembered, its expiry is not)', async function () {
+    this.timeout(10_000);
+    const token = await call(c.admin, c.admin.createToken, { subject: 'hana', ttlSeconds: 1, description: 'short-lived' }, auth(t.token));
+    expect((await whoami(token.value)).subject).to.equal('hana');
+    await new Promise((r) => setTimeout(r, 2100));
+    expect(await refused(token.value)).to.include('expired');
+  });
+
   it('refuses a revoked token from the very next call, saying it was revoked', async () => {
     const token = await call(c.admin, c.admin.createToken, { subject: 'hana', ttlSeconds: 0, description: 'to revoke' }, auth(t.token));
     expect((await whoami(token.value)).subject).to.equal('hana');

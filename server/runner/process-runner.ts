@@ -232,6 +232,8 @@ export class ProcessRunner implements Runner {
   private spawnerStartedAt = 0;
   /** Exits the helper relayed before start() tracked the process, by `${pid}:${startTime}`. */
   private readonly earlyExits = new Map<string, { code: number; signal: string }>();
+  /** Log folders this runner has made (see ensureLogDir). */
+  private readonly logDirs = new Set<string>();
   /** One /proc scan answers the group questions of many exits (see liveGroupSize). */
   private groupSnapshot: { sizes: Map<number, number>; takenAt: number; sameTurn: boolean } | undefined;
 
@@ -261,7 +263,8 @@ export class ProcessRunner implements Runner {
     this.assertOpen();
     const logPath = request.logPath || this.logPath(request.namespace, request.instance);
     const env = instanceEnv(request);
-    const [cwd] = await Promise.all([this.workingDir(request), mkdir(dirname(logPath), { recursive: true, mode: 0o700 })]);
+    const logDir = dirname(logPath);
+    const [cwd] = await Promise.all([this.workingDir(request), this.ensureLogDir(logDir)]);
     const executable = await resolveCommand(request.command, env.PATH ?? '', cwd);
     const plan = planMemoryLimit(request.memoryLimitBytes, { platform: process.platform, prlimitPath: this.prlimitPath });
     const wrapper = request.exitFile ? [SHELL_PATH, '-c', EXIT_WRAPPER, 'rune-exit', request.exitFile] : [];
@@ -271,7 +274,17 @@ export class ProcessRunner implements Runner {
     const spawnRequest: SpawnRequest = { file: file!, args, cwd, env, logPath, ...(argv0 !== undefined ? { argv0 } : {}) };
     await request.notBefore;
     const spawner = await this.readySpawner();
-    const handle = spawner ? await this.startByHelper(spawner, request, spawnRequest) : await this.startDirect(request, spawnRequest);
+    const startOnce = () => (spawner ? this.startByHelper(spawner, request, spawnRequest) : this.startDirect(request, spawnRequest));
+    let handle: ProcessHandle;
+    try {
+      handle = await startOnce();
+    } catch (err) {
+      // The log dir went away since this runner made it (removed by hand): make it again, once.
+      if (!(errnoCode(err) === 'ENOENT' && (err as NodeJS.ErrnoException).syscall === 'open')) throw err;
+      this.logDirs.delete(logDir);
+      await this.ensureLogDir(logDir);
+      handle = await startOnce();
+    }
     this.log?.debug({ instance: request.instance, pid: handle.pid, command: request.command }, 'workload started');
     return { ...handle, memoryLimit: plan.memoryLimit };
   }
@@ -512,11 +525,27 @@ export class ProcessRunner implements Runner {
     if (this.closed) throw new RuneError('FAILED_PRECONDITION', 'the process runner is closed; create a new one');
   }
 
+  /**
+   * Creates a log folder once per runner: a recursive mkdir of an existing folder costs an
+   * exception inside Node on every start. If it is removed later, start() makes it again.
+   */
+  private async ensureLogDir(dir: string): Promise<void> {
+    if (this.logDirs.has(dir)) return;
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    if (this.logDirs.size >= 4096) this.logDirs.clear();
+    this.logDirs.add(dir);
+  }
+
   /** The instance's working dir: the request's (which must exist) or its own under the data dir. */
   private async workingDir(request: StartRequest): Promise<string> {
     if (request.workingDir === '') {
       const dir = join(this.dataDir, 'work', pathSegment('namespace', request.namespace), pathSegment('instance', request.instance));
-      await mkdir(dir, { recursive: true, mode: 0o700 });
+      // Usually new, in a folder that exists: one plain mkdir; recursive only when that fails.
+      try {
+        await mkdir(dir, { mode: 0o700 });
+      } catch (err) {
+        if (errnoCode(err) !== 'EEXIST') await mkdir(dir, { recursive: true, mode: 0o700 });
+      }
       return dir;
     }
     const dir = request.workingDir;

@@ -181,6 +181,21 @@ describe('ProcessRunner', function () {
       expect(await readFile(first.logPath, 'utf8')).to.equal('out\nerr\nagain\n');
     });
 
+    for (const spawner of ['helper', 'direct'] as const) {
+      it(`makes the log folder again when it was removed after an earlier start (spawner: ${spawner})`, async function () {
+        const runner = newRunner({ spawner });
+        const exits = new ExitRecorder(runner);
+        const request = aStartRequest({ command: 'sh', args: ['-c', 'echo one'] });
+        const first = await start(runner, request);
+        await exits.next(request.instance);
+        await rm(join(dataDir, 'logs'), { recursive: true, force: true });
+        const second = await start(runner, { ...request, args: ['-c', 'echo two'] });
+        await waitFor('the second exit', () => exits.of(request.instance).length === 2);
+        expect(second.logPath).to.equal(first.logPath);
+        expect(await readFile(second.logPath, 'utf8')).to.equal('two\n');
+      });
+    }
+
     it('reports an exit that happens before start() returns only after it returned', async function () {
       const runner = newRunner();
       let returned = false;

@@ -4,7 +4,7 @@
  * "not there" (false / undefined), never as an error.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Fields of /proc/<pid>/stat the benchmark uses. */
 export interface ProcStat {
@@ -46,14 +46,29 @@ export function commOf(pid: number): string | undefined {
   }
 }
 
-/** A `Vm*` line of /proc/<pid>/status in kB (VmRSS: resident now; VmHWM: resident peak). */
-export function vmKb(pid: number, field: 'VmRSS' | 'VmHWM'): number | undefined {
+/** A line of /proc/<pid>/status in kB (VmRSS: resident now; VmHWM: resident peak; RssAnon: resident private memory, no file pages). */
+export function vmKb(pid: number, field: 'VmRSS' | 'VmHWM' | 'RssAnon'): number | undefined {
   try {
     const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return match ? Number(match[1]) : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** Pids whose parent is `ppid` (a scan of /proc). */
+export function childrenOf(ppid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const text = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(text.slice(text.lastIndexOf(')') + 2).split(' ')[1]) === ppid) children.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return children;
 }
 
 let ticks: number | undefined;

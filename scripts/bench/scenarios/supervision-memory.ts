@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { killTagged } from '../lib/cleanup.js';
 import { settle, startPm2Fleet, startRunedFleet, type Pm2Fleet, type RunedFleet } from '../lib/fleet.js';
-import { cpuSeconds, vmKb } from '../lib/proc.js';
+import { childrenOf, commOf, cpuSeconds, vmKb } from '../lib/proc.js';
 import { repeat } from '../lib/repeat.js';
 import type { Scenario } from '../lib/scenario.js';
 import { median } from '../lib/stats.js';
@@ -27,6 +27,7 @@ export const supervisionMemory: Scenario = {
     const rss = { runed: [] as number[], pm2: [] as number[] };
     const peak = { runed: [] as number[], pm2: [] as number[] };
     const cpu = { runed: [] as number[], pm2: [] as number[] };
+    const helperRss: number[] = [];
     const retried = await repeat(ctx, async (rep, attempt) => {
       const id = `r${rep}.${attempt}`;
       const tag = `${ctx.tag}/${id}`;
@@ -41,7 +42,14 @@ export const supervisionMemory: Scenario = {
         const c0 = { runed: cpuSeconds(runedPid), pm2: cpuSeconds(pm2Pid), at: performance.now() };
         await sleep(windowMs);
         const c1 = { runed: cpuSeconds(runedPid), pm2: cpuSeconds(pm2Pid), at: performance.now() };
-        const end = { runedRss: vmKb(runedPid, 'VmRSS'), pm2Rss: vmKb(pm2Pid, 'VmRSS'), runedPeak: vmKb(runedPid, 'VmHWM'), pm2Peak: vmKb(pm2Pid, 'VmHWM') };
+        // runed's own Node children (its spawner helper) count as runed: the workloads are `sleep`.
+        // Their private memory (RssAnon) is added; their file pages are the node binary runed
+        // already maps, which summing two VmRSS would count twice.
+        const helpers = childrenOf(runedPid).filter((pid) => commOf(pid) === 'node');
+        const helpersKb = helpers.reduce((sum, pid) => sum + (vmKb(pid, 'RssAnon') ?? 0), 0);
+        const runedOwn = vmKb(runedPid, 'VmRSS');
+        const end = { runedRss: runedOwn === undefined ? undefined : runedOwn + helpersKb, pm2Rss: vmKb(pm2Pid, 'VmRSS'), runedPeak: vmKb(runedPid, 'VmHWM'), pm2Peak: vmKb(pm2Pid, 'VmHWM') };
+        helperRss.push(helpersKb / MB);
         if (c0.runed === undefined || c1.runed === undefined || end.runedRss === undefined || end.runedPeak === undefined) throw new Error(`runed (pid ${runedPid}) died during the idle window; its log: ${runed.runed.logPath}`);
         if (c0.pm2 === undefined || c1.pm2 === undefined || end.pm2Rss === undefined || end.pm2Peak === undefined) throw new Error(`the pm2 daemon (pid ${pm2Pid}) died during the idle window; its log: ${pm2.pm2.home}/pm2.log`);
         if (runed.tracker.running !== n) throw new Error(`runed reports ${runed.tracker.running} running instances after the idle window, expected ${n}`);
@@ -65,7 +73,7 @@ export const supervisionMemory: Scenario = {
         { label: `CPU over ${windowMs / 1000} s idle, ${n} instances`, unit: '%', runed: cpu.runed, reference: { name: 'pm2 daemon', samples: cpu.pm2 } },
       ],
       notes: [
-        `Supervision memory: both fleets of ${n} \`sleep 300\` run at once (started one after the other), settle ${settleMs / 1000} s, then one ${windowMs / 1000} s idle window: CPU% = (utime + stime) delta from /proc/<pid>/stat over the window (100% = one core); RSS = VmRSS from /proc/<pid>/status at its end. pm2: the daemon process (PM2 God) only.`,
+        `Supervision memory: both fleets of ${n} \`sleep 300\` run at once (started one after the other), settle ${settleMs / 1000} s, then one ${windowMs / 1000} s idle window: CPU% = (utime + stime) delta from /proc/<pid>/stat over the window (100% = one core); RSS = VmRSS from /proc/<pid>/status at its end; runed's figure is runed's VmRSS plus the private memory (RssAnon) of its spawner helper, a small Node child that forks workloads (median ${median(helperRss).toFixed(1)} MB; its file-backed pages are the node binary runed already maps). pm2: the daemon process (PM2 God) only.`,
       ],
       retried,
       details: { peakRssMb: { runed: peak.runed, pm2: peak.pm2, medianRuned: median(peak.runed), medianPm2: median(peak.pm2) }, rssMb: rss, cpuPercent: cpu },

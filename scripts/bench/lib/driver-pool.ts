@@ -215,11 +215,62 @@ export class DriverPool {
    * per stream) spread evenly over `spread` workers (default: all). Resolves once every watch
    * is acknowledged.
    */
-  async openWatches(options: WatchOpenOptions & { spread?: number }): Promise<WatchGroup> {
+  openWatches(options: WatchOpenOptions & { spread?: number }): Promise<WatchGroup> {
+    return this.openGroup({
+      connections: options.connections,
+      perConnection: options.watchesPerConnection,
+      spread: options.spread,
+      timeoutMs: options.timeoutMs,
+      what: `${options.side} watch`,
+      close: 'watch-close',
+      open: (session, connections) => ({
+        type: 'watch-open', session, side: options.side, target: options.target, metadata: options.metadata ?? [], connections, watchesPerConnection: options.watchesPerConnection,
+        key: options.key ?? '', kind: options.kind ?? '', namespace: options.namespace ?? '', timeoutMs: options.timeoutMs,
+      }),
+    });
+  }
+
+  /**
+   * Opens run-event subscribers of runed (lib/run-receivers.ts): `connections` connections
+   * spread evenly over `spread` workers (default: all), each with `streamsPerConnection`
+   * WatchRuns streams (grpc) or one event-socket subscription (socket). Resolves once every
+   * subscriber has had its history end; arrivals are reported as for `openWatches`, plus the
+   * first arrival of each event.
+   */
+  openRunWatches(options: RunWatchOpenOptions & { spread?: number }): Promise<WatchGroup> {
+    const perConnection = options.transport === 'grpc' ? options.streamsPerConnection : 1;
+    return this.openGroup({
+      connections: options.connections,
+      perConnection,
+      spread: options.spread,
+      timeoutMs: options.timeoutMs,
+      what: `${options.transport === 'grpc' ? 'WatchRuns' : 'event-socket'} subscriber`,
+      close: 'run-watch-close',
+      firstArrivals: true,
+      open: (session, connections) => ({
+        type: 'run-watch-open', session, transport: options.transport, target: options.target, metadata: options.metadata ?? [], connections,
+        streamsPerConnection: perConnection, namespace: options.namespace, status: options.status ?? [], timeoutMs: options.timeoutMs,
+      }),
+    });
+  }
+
+  /** A group of receivers over the workers: opening, arrivals (last, and first if asked), waiting, closing. */
+  private async openGroup(options: {
+    connections: number;
+    perConnection: number;
+    spread: number | undefined;
+    timeoutMs: number;
+    /** For messages: "etcd watch", "WatchRuns subscriber". */
+    what: string;
+    close: string;
+    firstArrivals?: boolean;
+    open: (session: number, connections: number) => Record<string, unknown>;
+  }): Promise<WatchGroup> {
     const spread = Math.min(options.spread ?? this.workers.length, this.workers.length, options.connections);
     const session = this.nextId++;
     const perWorker = Array.from({ length: this.workers.length }, () => new Map<number, number>());
-    const state = { perWorker, errors: [] as string[] };
+    const first = options.firstArrivals ? Array.from({ length: this.workers.length }, () => new Map<number, number>()) : undefined;
+    const state = { perWorker, errors: [] as string[], ...(first ? { first } : {}) };
     this.arrivals.set(session, state);
     const used: number[] = [];
     const opens: Promise<unknown>[] = [];
@@ -227,13 +278,10 @@ export class DriverPool {
       const connections = Math.floor(options.connections / spread) + (w < options.connections % spread ? 1 : 0);
       used.push(w);
       // Every worker's part of the group shares the session id, so arrivals land in one place.
-      opens.push(this.request(w, {
-        type: 'watch-open', session, side: options.side, target: options.target, metadata: options.metadata ?? [], connections, watchesPerConnection: options.watchesPerConnection,
-        key: options.key ?? '', kind: options.kind ?? '', namespace: options.namespace ?? '', timeoutMs: options.timeoutMs,
-      }, options.timeoutMs + 5_000));
+      opens.push(this.request(w, options.open(session, connections), options.timeoutMs + 5_000));
     }
     const close = async () => {
-      await Promise.all(used.map((w) => this.request(w, { type: 'watch-close', session }, 10_000).catch(() => undefined)));
+      await Promise.all(used.map((w) => this.request(w, { type: options.close, session }, 10_000).catch(() => undefined)));
       this.arrivals.delete(session);
     };
     try {
@@ -251,84 +299,26 @@ export class DriverPool {
       }
       return latest;
     };
-    return {
-      watches: options.connections * options.watchesPerConnection,
-      lastArrival,
-      errors: state.errors,
-      waitFor: async (revisions, timeoutMs) => {
-        const until = Date.now() + timeoutMs;
-        while (revisions.some((r) => lastArrival(r) === undefined)) {
-          if (state.errors.length > 0) throw new Error(`a ${options.side} watch failed: ${state.errors[0]}`);
-          if (Date.now() > until) throw new Error(`${options.side} watchers did not all get ${revisions.filter((r) => lastArrival(r) === undefined).length} of ${revisions.length} events within ${timeoutMs} ms`);
-          await sleep(10);
+    const firstArrival = first
+      ? (revision: number) => {
+          let earliest: number | undefined;
+          for (const w of used) {
+            const at = first[w]!.get(revision);
+            if (at !== undefined && (earliest === undefined || at < earliest)) earliest = at;
+          }
+          return earliest;
         }
-      },
-      close,
-    };
-  }
-
-  /**
-   * Opens run-event subscribers of runed (lib/run-receivers.ts): `connections` connections
-   * spread evenly over `spread` workers (default: all), each with `streamsPerConnection`
-   * WatchRuns streams (grpc) or one event-socket subscription (socket). Resolves once every
-   * subscriber has had its history end; arrivals are reported as for `openWatches`.
-   */
-  async openRunWatches(options: RunWatchOpenOptions & { spread?: number }): Promise<WatchGroup> {
-    const spread = Math.min(options.spread ?? this.workers.length, this.workers.length, options.connections);
-    const session = this.nextId++;
-    const perWorker = Array.from({ length: this.workers.length }, () => new Map<number, number>());
-    const first = Array.from({ length: this.workers.length }, () => new Map<number, number>());
-    const state = { perWorker, errors: [] as string[], first };
-    this.arrivals.set(session, state);
-    const used: number[] = [];
-    const opens: Promise<unknown>[] = [];
-    const perConnection = options.transport === 'grpc' ? options.streamsPerConnection : 1;
-    for (let w = 0; w < spread; w++) {
-      const connections = Math.floor(options.connections / spread) + (w < options.connections % spread ? 1 : 0);
-      used.push(w);
-      opens.push(this.request(w, {
-        type: 'run-watch-open', session, transport: options.transport, target: options.target, metadata: options.metadata ?? [], connections,
-        streamsPerConnection: perConnection, namespace: options.namespace, status: options.status ?? [], timeoutMs: options.timeoutMs,
-      }, options.timeoutMs + 5_000));
-    }
-    const close = async () => {
-      await Promise.all(used.map((w) => this.request(w, { type: 'run-watch-close', session }, 10_000).catch(() => undefined)));
-      this.arrivals.delete(session);
-    };
-    try {
-      await Promise.all(opens);
-    } catch (err) {
-      await close();
-      throw err;
-    }
-    const lastArrival = (revision: number) => {
-      let latest = -Infinity;
-      for (const w of used) {
-        const at = perWorker[w]!.get(revision);
-        if (at === undefined) return undefined;
-        latest = Math.max(latest, at);
-      }
-      return latest;
-    };
-    const firstArrival = (revision: number) => {
-      let earliest: number | undefined;
-      for (const w of used) {
-        const at = first[w]!.get(revision);
-        if (at !== undefined && (earliest === undefined || at < earliest)) earliest = at;
-      }
-      return earliest;
-    };
-    const what = options.transport === 'grpc' ? 'WatchRuns' : 'event-socket';
+      : undefined;
     return {
-      watches: options.connections * perConnection,
+      watches: options.connections * options.perConnection,
       lastArrival,
-      firstArrival,
+      ...(firstArrival ? { firstArrival } : {}),
       errors: state.errors,
       waitFor: async (revisions, timeoutMs) => {
         const until = Date.now() + timeoutMs;
         while (revisions.some((r) => lastArrival(r) === undefined)) {
-          if (state.errors.length > 0) throw new Error(`a ${what} subscriber failed: ${state.errors[0]}`);
-          if (Date.now() > until) throw new Error(`${what} subscribers did not all get ${revisions.filter((r) => lastArrival(r) === undefined).length} of ${revisions.length} events within ${timeoutMs} ms`);
+          if (state.errors.length > 0) throw new Error(`a ${options.what} failed: ${state.errors[0]}`);
+          if (Date.now() > until) throw new Error(`${options.what}s did not all get ${revisions.filter((r) => lastArrival(r) === undefined).length} of ${revisions.length} events within ${timeoutMs} ms`);
           await sleep(10);
         }
       },

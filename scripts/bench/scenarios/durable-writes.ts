@@ -26,7 +26,7 @@ export const durableWrites: Scenario = {
   async run(ctx: ScenarioContext) {
     const quick = ctx.mode === 'quick';
     const levels = [1, 16, 64, 256];
-    const calls: Record<number, number> = quick ? { 1: 150, 16: 600, 64: 1500, 256: 2000 } : { 1: 400, 16: 2000, 64: 4000, 256: 5000 };
+    const calls: Record<number, number> = quick ? { 1: 150, 16: 600, 64: 1500, 256: 2000 } : { 1: 400, 16: 2000, 64: 3000, 256: 3000 };
     const sides = await startSides(ctx, { drivers: DRIVERS, namespaces: [NAMESPACE] });
     const { runed, etcd, pool } = sides;
     try {

@@ -54,7 +54,7 @@ export const list: Scenario = {
     const quick = ctx.mode === 'quick';
     const count = 10_000;
     const levels = [1, 16];
-    const calls: Record<number, number> = quick ? { 1: 100, 16: 400 } : { 1: 400, 16: 2000 };
+    const calls: Record<number, number> = quick ? { 1: 100, 16: 400 } : { 1: 300, 16: 1500 };
     const sides = await startSides(ctx, { drivers: DRIVERS, namespaces: [SERVICES_NS] });
     const { runed, etcd, pool } = sides;
     try {

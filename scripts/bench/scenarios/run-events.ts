@@ -250,7 +250,7 @@ export const runEvents: Scenario = {
   async run(ctx: ScenarioContext) {
     const quick = ctx.mode === 'quick';
     const levels = quick ? [100] : [1, 100, 1000];
-    const events = quick ? 5 : 8;
+    const events = quick ? 5 : 6;
     const seeded = await seedRuns(join(ctx.dir, 'runed', 'data'), RUN_COUNT[ctx.mode]);
     ctx.log(`seeded ${RUN_COUNT[ctx.mode]} runs into runed's store in ${(seeded.ms / 1000).toFixed(1)} s`);
     const drivers = DRIVERS[ctx.mode];

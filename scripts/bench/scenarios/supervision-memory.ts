@@ -22,8 +22,8 @@ export const supervisionMemory: Scenario = {
   async run(ctx) {
     const quick = ctx.mode === 'quick';
     const n = quick ? 50 : 500;
-    const settleMs = quick ? 500 : 3_000;
-    const windowMs = quick ? 2_000 : 10_000;
+    const settleMs = quick ? 500 : 2_000;
+    const windowMs = quick ? 2_000 : 5_000;
     const rss = { runed: [] as number[], pm2: [] as number[] };
     const peak = { runed: [] as number[], pm2: [] as number[] };
     const cpu = { runed: [] as number[], pm2: [] as number[] };

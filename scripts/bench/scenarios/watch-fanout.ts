@@ -66,7 +66,7 @@ export const watchFanout: Scenario = {
     const layouts: Layout[] = quick
       ? [{ layout: 'a', watchers: 100 }, { layout: 'b', watchers: 100 }]
       : [{ layout: 'a', watchers: 1 }, { layout: 'a', watchers: 100 }, { layout: 'a', watchers: 1000 }, { layout: 'b', watchers: 100 }, { layout: 'b', watchers: 1000 }];
-    const events = quick ? 10 : 15;
+    const events = 10;
     const sides = await startSides(ctx, { drivers: DRIVERS, namespaces: [NAMESPACE] });
     const { runed, etcd, pool } = sides;
     const w = writer(sides);

@@ -3,62 +3,34 @@
  * argument parsing, what each command prints, exit codes, and the policy file checks (with
  * file:line:column) before anything is sent.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { parsePolicyText, PolicyFileError } from '../../client/cli/policy-file.js';
 import { parseTtl } from '../../client/cli/commands/admin-token.js';
-import { repoRoot, startRunedProcess, type RunedProcess } from '../support/runed-process.js';
-
-interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-const MAIN = join(repoRoot, 'client', 'cli', 'main.ts');
+import { CliProcesses, cliEnv } from '../support/cli-process.js';
+import { startRunedProcess, type RunedProcess } from '../support/runed-process.js';
 
 describe('rune admin CLI end to end (real runed)', function () {
   this.timeout(60_000);
   let runed: RunedProcess;
   let work: string;
-  const children: ChildProcess[] = [];
+  const cli = new CliProcesses();
 
   before(async () => {
     runed = await startRunedProcess();
     work = await mkdtemp(join(tmpdir(), 'rune-admin-cli-'));
   });
   after(async () => {
-    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    cli.killAll();
     await runed?.stop();
     await runed?.cleanup();
     await rm(work, { recursive: true, force: true });
   });
 
-  function env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-    const e: NodeJS.ProcessEnv = { ...process.env, HOME: runed.home, RUNE_CONFIG: join(runed.home, '.rune', 'config.yaml'), NO_COLOR: '1', ...extra };
-    for (const key of ['RUNE_SERVER', 'RUNE_TOKEN', 'RUNE_TOKEN_FILE', 'RUNE_NAMESPACE', 'RUNE_CONTEXT']) if (!(key in extra)) delete e[key];
-    return e;
-  }
-
-  function start(args: string[], extraEnv: NodeJS.ProcessEnv = {}): { child: ChildProcess; result: Promise<RunResult>; stdout: () => string } {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: repoRoot, env: env(extraEnv), stdio: ['pipe', 'pipe', 'pipe'] });
-    children.push(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const result = new Promise<RunResult>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-    return { child, result, stdout: () => stdout };
-  }
-
-  function rune(args: string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<RunResult> {
-    const run = start(args, options.env);
-    run.child.stdin!.end(options.input ?? '');
-    return run.result;
-  }
+  const start = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => cli.start(args, cliEnv(runed.home, extraEnv));
+  const rune = (args: string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}) => cli.run(args, cliEnv(runed.home, options.env), options.input);
 
   async function file(name: string, text: string): Promise<string> {
     const path = join(work, name);

@@ -3,26 +3,18 @@
  * process, each with a temp HOME. runed's first start writes the CLI context, so plain `rune`
  * commands are authenticated exactly as a user's would be.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { repoRoot, startRunedProcess, type RunedProcess } from '../support/runed-process.js';
-
-interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-const MAIN = join(repoRoot, 'client', 'cli', 'main.ts');
+import { CliProcesses, cliEnv } from '../support/cli-process.js';
+import { startRunedProcess, type RunedProcess } from '../support/runed-process.js';
 
 describe('rune CLI end to end (real runed)', function () {
   this.timeout(60_000);
   let runed: RunedProcess;
   let work: string;
-  const children: ChildProcess[] = [];
+  const cli = new CliProcesses();
 
   before(async () => {
     runed = await startRunedProcess();
@@ -30,34 +22,16 @@ describe('rune CLI end to end (real runed)', function () {
   });
 
   after(async () => {
-    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    cli.killAll();
     await runed?.stop();
     await runed?.cleanup();
     await rm(work, { recursive: true, force: true });
   });
 
   /** The environment of a user whose HOME runed bootstrapped (so the CLI has a context). */
-  function userEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-    const env: NodeJS.ProcessEnv = { ...process.env, HOME: runed.home, RUNE_CONFIG: join(runed.home, '.rune', 'config.yaml'), NO_COLOR: '1', ...extra };
-    for (const key of ['RUNE_SERVER', 'RUNE_TOKEN', 'RUNE_TOKEN_FILE', 'RUNE_NAMESPACE', 'RUNE_CONTEXT']) if (!(key in extra)) delete env[key];
-    return env;
-  }
-
-  function start(args: string[], env: NodeJS.ProcessEnv = userEnv()): ChildProcess {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: repoRoot, env, stdio: ['pipe', 'pipe', 'pipe'] });
-    children.push(child);
-    return child;
-  }
-
-  function rune(args: string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<RunResult> {
-    const child = start(args, options.env);
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.stdin!.end(options.input ?? '');
-    return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-  }
+  const userEnv = (extra: NodeJS.ProcessEnv = {}) => cliEnv(runed.home, extra);
+  const start = (args: string[], env: NodeJS.ProcessEnv = userEnv()) => cli.start(args, env).child;
+  const rune = (args: string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}) => cli.run(args, options.env ?? userEnv(), options.input);
 
   async function file(name: string, text: string): Promise<string> {
     const path = join(work, name);

@@ -4,16 +4,14 @@
  * following it across a runed restart on the same data dir and address, and the other runs
  * subcommands on the runs it made.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import type { RunEventRecord } from '../../client/cli/output/run-printers.js';
-import { repoRoot } from '../support/runed-process.js';
+import { CliProcesses, cliEnv } from '../support/cli-process.js';
 import { startTestRuned, type TestRuned } from '../support/test-runed.js';
 
-const MAIN = join(repoRoot, 'client', 'cli', 'main.ts');
 
 /** A job of three steps, each reported through $RUNE_STATUS_FILE, then a line of output. */
 const JOB = `job:
@@ -29,19 +27,12 @@ const JOB = `job:
       done
 `;
 
-interface Child {
-  process: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<number | null>;
-}
-
 describe('rune runs end to end (in-process runed)', function () {
   this.timeout(90_000);
   let t: TestRuned;
   let dataDir: string;
   let work: string;
-  const children: ChildProcess[] = [];
+  const cli = new CliProcesses();
 
   before(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'runed-runs-e2e-'));
@@ -51,29 +42,18 @@ describe('rune runs end to end (in-process runed)', function () {
   });
 
   after(async () => {
-    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    cli.killAll();
     await t?.stop();
     await rm(work, { recursive: true, force: true });
   });
 
-  function start(args: string[]): Child {
-    const env: NodeJS.ProcessEnv = { ...process.env, HOME: t.home, RUNE_SERVER: t.runed.grpcAddr, RUNE_TOKEN: t.token, NO_COLOR: '1' };
-    for (const key of ['RUNE_TOKEN_FILE', 'RUNE_NAMESPACE', 'RUNE_CONTEXT', 'RUNE_CONFIG']) delete env[key];
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-    return { process: child, stdout: () => stdout, stderr: () => stderr, exited };
-  }
-
-  async function rune(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    const child = start(args);
-    const code = await child.exited;
-    return { code, stdout: child.stdout(), stderr: child.stderr() };
-  }
+  /** The CLI pointed at the in-process runed by RUNE_SERVER/RUNE_TOKEN, with no config file. */
+  const env = () => cliEnv(t.home, { RUNE_SERVER: t.runed.grpcAddr, RUNE_TOKEN: t.token, RUNE_CONFIG: undefined });
+  const start = (args: string[]) => {
+    const run = cli.start(args, env(), { stdin: 'ignore' });
+    return { process: run.child, stdout: run.stdout, stderr: run.stderr, exited: run.result.then((r) => r.code) };
+  };
+  const rune = (args: string[]) => cli.start(args, env(), { stdin: 'ignore' }).result;
 
   /** Polls until `ready()` holds (what a test waits for, never what it asserts); fails with `what` after 30 s. */
   async function until(what: string, ready: () => boolean): Promise<void> {

@@ -2,20 +2,12 @@
  * `rune secret`, `rune configmap`, `rune admin kek` and `secret:`/`configmap:` cast documents,
  * as a user runs them: the CLI as a child process against a real runed child process.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { repoRoot, startRunedProcess, type RunedProcess } from '../support/runed-process.js';
-
-interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-const MAIN = join(repoRoot, 'client', 'cli', 'main.ts');
+import { CliProcesses, cliEnv } from '../support/cli-process.js';
+import { startRunedProcess, type RunedProcess } from '../support/runed-process.js';
 
 describe('rune secret / configmap / admin kek (real runed)', function () {
   this.timeout(60_000);
@@ -27,21 +19,14 @@ describe('rune secret / configmap / admin kek (real runed)', function () {
     work = await mkdtemp(join(tmpdir(), 'rune-secret-cli-'));
   });
   after(async () => {
+    cli.killAll();
     await runed?.stop();
     await runed?.cleanup();
     await rm(work, { recursive: true, force: true });
   });
 
-  function rune(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<RunResult> {
-    const env: NodeJS.ProcessEnv = { ...process.env, HOME: runed.home, RUNE_CONFIG: join(runed.home, '.rune', 'config.yaml'), NO_COLOR: '1', ...extraEnv };
-    for (const key of ['RUNE_SERVER', 'RUNE_TOKEN', 'RUNE_TOKEN_FILE', 'RUNE_NAMESPACE', 'RUNE_CONTEXT']) if (!(key in extraEnv)) delete env[key];
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-  }
+  const cli = new CliProcesses();
+  const rune = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => cli.run(args, cliEnv(runed.home, extraEnv));
 
   it('creates a secret from literals and files, shows keys only, reveals on request, versions, deletes', async () => {
     const keyFile = join(work, 'tls.key');

@@ -3,51 +3,34 @@
  * process that runs real instances. Logs are rotated at 4 KiB here so a follow crosses
  * rotations within the test.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { eventually } from '../support/procs.js';
-import { repoRoot, startRunedProcess, type RunedProcess } from '../support/runed-process.js';
-
-const MAIN = join(repoRoot, 'client', 'cli', 'main.ts');
+import { CliProcesses, cliEnv } from '../support/cli-process.js';
+import { startRunedProcess, type RunedProcess } from '../support/runed-process.js';
 
 describe('rune workload commands end to end (real runed, real processes)', function () {
   this.timeout(90_000);
   let runed: RunedProcess;
   let work: string;
-  const children: ChildProcess[] = [];
+  const cli = new CliProcesses();
 
   before(async () => {
     runed = await startRunedProcess({ extraArgs: ['--instance-log-max-bytes', '4096'] });
     work = await mkdtemp(join(tmpdir(), 'rune-workloads-'));
   });
   after(async () => {
-    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    cli.killAll();
     await runed?.stop();
     await runed?.cleanup();
     await rm(work, { recursive: true, force: true });
   });
 
-  function start(args: string[]): ChildProcess {
-    const env: NodeJS.ProcessEnv = { ...process.env, HOME: runed.home, RUNE_CONFIG: join(runed.home, '.rune', 'config.yaml'), NO_COLOR: '1' };
-    for (const key of ['RUNE_SERVER', 'RUNE_TOKEN', 'RUNE_TOKEN_FILE', 'RUNE_NAMESPACE', 'RUNE_CONTEXT']) delete env[key];
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: repoRoot, env, stdio: ['pipe', 'pipe', 'pipe'] });
-    children.push(child);
-    return child;
-  }
-
-  function rune(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    const child = start(args);
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.stdin!.end();
-    return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-  }
+  const start = (args: string[]) => cli.start(args, cliEnv(runed.home)).child;
+  const rune = (args: string[]) => cli.run(args, cliEnv(runed.home));
 
   async function instancesOf(service: string): Promise<{ metadata: { name: string }; status: { phase: string; pid: number; logPath: string; ready?: boolean } }[]> {
     const { stdout } = await rune(['get', 'instances', '--service', service, '-o', 'json']);

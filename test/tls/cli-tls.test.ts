@@ -4,23 +4,15 @@
  * --ca/--cert/--key, the RUNE_CA/RUNE_CERT/RUNE_KEY environment, or a context saved by
  * `rune login`; and what it says when TLS is missing or wrong.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { parse as parseYaml } from 'yaml';
-import { repoRoot, startRunedProcess, type RunedProcess } from '../support/runed-process.js';
+import { CliProcesses, cliEnv } from '../support/cli-process.js';
+import { startRunedProcess, type RunedProcess } from '../support/runed-process.js';
 import { skipUnless } from '../support/strict.js';
 import { makeCa, makeCert, opensslAvailable, type Issued } from '../support/test-pki.js';
-
-const MAIN = join(repoRoot, 'client', 'cli', 'main.ts');
-
-interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 describe('rune CLI over mutual TLS (real runed, openssl certificates)', function () {
   this.timeout(60_000);
@@ -44,20 +36,9 @@ describe('rune CLI over mutual TLS (real runed, openssl certificates)', function
   });
 
   /** The environment of the user whose HOME runed bootstrapped, without any RUNE_* settings unless given. */
-  function userEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-    const env: NodeJS.ProcessEnv = { ...process.env, HOME: runed!.home, RUNE_CONFIG: join(runed!.home, '.rune', 'config.yaml'), NO_COLOR: '1', NODE_EXTRA_CA_CERTS: '', ...extra };
-    for (const key of ['RUNE_SERVER', 'RUNE_TOKEN', 'RUNE_TOKEN_FILE', 'RUNE_NAMESPACE', 'RUNE_CONTEXT', 'RUNE_CA', 'RUNE_CERT', 'RUNE_KEY']) if (!(key in extra)) delete env[key];
-    return env;
-  }
-
-  function rune(args: string[], env: NodeJS.ProcessEnv = userEnv()): Promise<RunResult> {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-  }
+  const userEnv = (extra: NodeJS.ProcessEnv = {}) => cliEnv(runed!.home, { NODE_EXTRA_CA_CERTS: '', ...extra });
+  const cli = new CliProcesses();
+  const rune = (args: string[], env: NodeJS.ProcessEnv = userEnv()) => cli.run(args, env);
 
   const tlsFlags = () => ['--ca', ca.cert, '--cert', client.cert, '--key', client.key];
 

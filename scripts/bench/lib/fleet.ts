@@ -13,7 +13,6 @@
  * pm2: `pm2 ping` on a fresh PM2_HOME, which spawns the daemon and waits for its answer).
  */
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { InstanceTracker } from './instance-tracker.js';
 import { launchPm2, type Pm2UnderTest } from './pm2-launcher.js';
 import { alive, cpuSeconds } from './proc.js';

@@ -14,6 +14,7 @@ import { launchEtcd, type EtcdUnderTest } from './etcd-launcher.js';
 import { launchRuned, type RunedUnderTest } from './runed-launcher.js';
 import type { Figure, Goal, ScenarioContext } from './scenario.js';
 import { cpuSeconds } from './proc.js';
+import { repeat } from './repeat.js';
 import { median, p99 } from './stats.js';
 import { etcdPut, etcdRange } from './wire.js';
 
@@ -142,6 +143,34 @@ export class LevelSamples {
   details(): Record<string, unknown> {
     return { driverCpuMaxOfOneCore: round(this.driverCpuMax), runedCpuOfOneCore: this.serverCpu.runed.map(round), etcdCpuOfOneCore: this.serverCpu.etcd.map(round), runed: this.runed, etcd: this.etcd };
   }
+}
+
+/**
+ * Every concurrency level on both sides, once per repetition (the side going first alternates),
+ * each run's latencies and the server's CPU kept per level. `calls[level]` calls per run.
+ */
+export async function measureLevels(
+  ctx: ScenarioContext,
+  sides: Sides,
+  calls: Record<number, number>,
+  run: (side: 'runed' | 'etcd', concurrency: number, calls: number) => Promise<UnaryRun>,
+): Promise<{ samples: Map<number, LevelSamples>; retried: string[] }> {
+  const levels = Object.keys(calls).map(Number);
+  const samples = new Map(levels.map((c) => [c, new LevelSamples()]));
+  const retried = await repeat(ctx, async (rep) => {
+    const order = rep % 2 === 0 ? (['runed', 'etcd'] as const) : (['etcd', 'runed'] as const);
+    const got: { c: number; side: 'runed' | 'etcd'; run: UnaryRun; cpu: number }[] = [];
+    for (const c of levels) {
+      for (const side of order) {
+        const { value, cpu } = await withCpu(side === 'runed' ? sides.runed.pid : sides.etcd.pid, () => run(side, c, calls[c]!));
+        got.push({ c, side, run: checkRun(side, value), cpu });
+      }
+    }
+    // Recorded only once the whole repetition succeeded (a failed one is run again).
+    for (const g of got) samples.get(g.c)!.add(g.side, g.run, g.cpu);
+    ctx.log(`rep ${rep + 1}: ${levels.map((c) => `${c}: runed ${samples.get(c)!.runed.at(-1)!.per1000.toFixed(0)} / etcd ${samples.get(c)!.etcd.at(-1)!.per1000.toFixed(0)} ms per 1k`).join(', ')}`);
+  });
+  return { samples, retried };
 }
 
 export const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;

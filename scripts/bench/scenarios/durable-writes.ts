@@ -9,9 +9,8 @@
  * measuring, creates them on both sides.
  */
 import { Service } from '../../../shared/gen/rune/v1/service.js';
-import { repeat } from '../lib/repeat.js';
 import type { Figure, Scenario, ScenarioContext } from '../lib/scenario.js';
-import { benchService, castBody, checkRun, driverNote, LevelSamples, putBody, startSides, withCpu } from '../lib/store-sides.js';
+import { benchService, castBody, checkRun, driverNote, measureLevels, putBody, startSides } from '../lib/store-sides.js';
 import { RUNED, ETCD } from '../lib/wire.js';
 
 const NAMESPACE = 'writes';
@@ -25,7 +24,6 @@ export const durableWrites: Scenario = {
   issue: 1,
   async run(ctx: ScenarioContext) {
     const quick = ctx.mode === 'quick';
-    const levels = [1, 16, 64, 256];
     const calls: Record<number, number> = quick ? { 1: 150, 16: 600, 64: 1500, 256: 2000 } : { 1: 400, 16: 2000, 64: 3000, 256: 3000 };
     const sides = await startSides(ctx, { drivers: DRIVERS, namespaces: [NAMESPACE] });
     const { runed, etcd, pool } = sides;
@@ -51,19 +49,7 @@ export const durableWrites: Scenario = {
         checkRun(side, await runOf(side, DRIVERS, DRIVERS * OBJECTS_PER_DRIVER * 2));
         checkRun(side, await runOf(side, 64, 1000));
       }
-      const samples = new Map(levels.map((c) => [c, new LevelSamples()]));
-      const retried = await repeat(ctx, async (rep) => {
-        const order = rep % 2 === 0 ? (['runed', 'etcd'] as const) : (['etcd', 'runed'] as const);
-        const got: { c: number; side: 'runed' | 'etcd'; run: Awaited<ReturnType<typeof runOf>>; cpu: number }[] = [];
-        for (const c of levels) {
-          for (const side of order) {
-            const { value: run, cpu } = await withCpu(side === 'runed' ? runed.pid : etcd.pid, () => runOf(side, c, calls[c]!));
-            got.push({ c, side, run: checkRun(side, run), cpu });
-          }
-        }
-        for (const g of got) samples.get(g.c)!.add(g.side, g.run, g.cpu);
-        ctx.log(`rep ${rep + 1}: ${levels.map((c) => `${c}: runed ${samples.get(c)!.runed.at(-1)!.per1000.toFixed(0)} / etcd ${samples.get(c)!.etcd.at(-1)!.per1000.toFixed(0)} ms per 1k`).join(', ')}`);
-      });
+      const { samples, retried } = await measureLevels(ctx, sides, calls, runOf);
       const figures: Figure[] = [];
       for (const [c, s] of samples) {
         const goals = c === 64 ? { throughput: { maxRatio: 1, text: '≥ 1.0× etcd throughput' }, p99: { maxRatio: 1, text: 'p99 ≤ etcd' } } : {};
@@ -73,7 +59,7 @@ export const durableWrites: Scenario = {
         figures,
         retried,
         notes: [
-          `Durable writes: CastService updates of existing scale-0 services in one namespace (a label changes each time: every call is a fsynced store write; runed with --rate-limit 0, orchestrator on) vs etcd 3.4 Put of the same service's ${valueBytes}-byte protobuf (single member, auto-compaction periodic 1 m). ${levels.map((c) => `${calls[c]} calls at ${c} in flight`).join(', ')} per side per repetition, sides alternating which goes first. Objects were created in a first pass, then warmed with 1,000 calls.`,
+          `Durable writes: CastService updates of existing scale-0 services in one namespace (a label changes each time: every call is a fsynced store write; runed with --rate-limit 0, orchestrator on) vs etcd 3.4 Put of the same service's ${valueBytes}-byte protobuf (single member, auto-compaction periodic 1 m). ${Object.entries(calls).map(([c, n]) => `${n} calls at ${c} in flight`).join(', ')} per side per repetition, sides alternating which goes first. Objects were created in a first pass, then warmed with 1,000 calls.`,
           driverNote(pool, samples),
         ],
         details: Object.fromEntries([...samples].map(([c, s]) => [`inFlight${c}`, s.details()])),

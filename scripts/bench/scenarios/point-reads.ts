@@ -6,9 +6,8 @@
  * Serializable, because runed answers from its local store without a consensus round; a
  * single-member etcd's serializable read is the like-for-like.
  */
-import { repeat } from '../lib/repeat.js';
 import type { Figure, Scenario, ScenarioContext } from '../lib/scenario.js';
-import { benchService, castBody, checkRun, driverNote, getBody, LevelSamples, putBody, rangeBody, startSides, withCpu } from '../lib/store-sides.js';
+import { benchService, castBody, checkRun, driverNote, getBody, measureLevels, putBody, rangeBody, startSides } from '../lib/store-sides.js';
 import { ETCD, RUNED } from '../lib/wire.js';
 
 const NAMESPACE = 'reads';
@@ -21,7 +20,6 @@ export const pointReads: Scenario = {
   issue: 2,
   async run(ctx: ScenarioContext) {
     const quick = ctx.mode === 'quick';
-    const levels = [1, 64];
     const calls: Record<number, number> = quick ? { 1: 300, 64: 3000 } : { 1: 1000, 64: 6000 };
     const sides = await startSides(ctx, { drivers: DRIVERS, namespaces: [NAMESPACE] });
     const { runed, etcd, pool } = sides;
@@ -42,26 +40,14 @@ export const pointReads: Scenario = {
           timeoutMs: 120_000,
         });
       for (const side of ['runed', 'etcd'] as const) checkRun(side, await runOf(side, 64, 2000)); // warm-up
-      const samples = new Map(levels.map((c) => [c, new LevelSamples()]));
-      const retried = await repeat(ctx, async (rep) => {
-        const order = rep % 2 === 0 ? (['runed', 'etcd'] as const) : (['etcd', 'runed'] as const);
-        const got: { c: number; side: 'runed' | 'etcd'; run: Awaited<ReturnType<typeof runOf>>; cpu: number }[] = [];
-        for (const c of levels) {
-          for (const side of order) {
-            const { value: run, cpu } = await withCpu(side === 'runed' ? runed.pid : etcd.pid, () => runOf(side, c, calls[c]!));
-            got.push({ c, side, run: checkRun(side, run), cpu });
-          }
-        }
-        for (const g of got) samples.get(g.c)!.add(g.side, g.run, g.cpu);
-        ctx.log(`rep ${rep + 1}: ${levels.map((c) => `${c}: runed ${samples.get(c)!.runed.at(-1)!.per1000.toFixed(0)} / etcd ${samples.get(c)!.etcd.at(-1)!.per1000.toFixed(0)} ms per 1k`).join(', ')}`);
-      });
+      const { samples, retried } = await measureLevels(ctx, sides, calls, runOf);
       const figures: Figure[] = [];
       for (const [c, s] of samples) figures.push(...s.figures(`${c} in flight`, { throughput: { maxRatio: 1, text: '≥ 1.0× etcd throughput' } }));
       return {
         figures,
         retried,
         notes: [
-          `Point reads: GetService of one of ${OBJECTS} scale-0 services vs etcd serializable Range of one of ${OBJECTS} keys holding the same bytes; ${levels.map((c) => `${calls[c]} calls at ${c} in flight`).join(', ')} per side per repetition, after 2,000 warm-up calls per side.`,
+          `Point reads: GetService of one of ${OBJECTS} scale-0 services vs etcd serializable Range of one of ${OBJECTS} keys holding the same bytes; ${Object.entries(calls).map(([c, n]) => `${n} calls at ${c} in flight`).join(', ')} per side per repetition, after 2,000 warm-up calls per side.`,
           driverNote(pool, samples),
         ],
         details: Object.fromEntries([...samples].map(([c, s]) => [`inFlight${c}`, s.details()])),
